@@ -1,0 +1,94 @@
+/*
+ * conf - see conf.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "conf.h"
+#include "log.h"
+
+struct conf conf;
+
+static const struct {
+	const char *flag, *env;
+	uint32_t *val;
+	uint32_t def, max;
+} conf_table[] = {
+	{ "conns", "NANOSHIM_CONNS", &conf.cf_conns, NS_CONNS_DEFAULT,
+	    NS_CONNS_MAX },
+	{ "parked", "NANOSHIM_PARKED", &conf.cf_parked, NS_PARKED_DEFAULT,
+	    NS_PARKED_MAX },
+	{ "containers", "NANOSHIM_CONTAINERS", &conf.cf_ctrs,
+	    NS_CTRS_DEFAULT, NS_CTRS_MAX },
+	{ "processes", "NANOSHIM_PROCESSES", &conf.cf_procs,
+	    NS_PROCS_DEFAULT, NS_PROCS_MAX },
+	{ "runc-calls", "NANOSHIM_RUNC_CALLS", &conf.cf_runc,
+	    NS_RUNC_DEFAULT, NS_RUNC_MAX },
+	{ "events", "NANOSHIM_EVENTS", &conf.cf_events, NS_EVENTS_DEFAULT,
+	    NS_EVENTS_MAX },
+	{ "event-bytes", "NANOSHIM_EVENT_BYTES", &conf.cf_evbytes,
+	    NS_EVBYTES_DEFAULT, NS_EVBYTES_MAX },
+};
+
+#define CONF_N (sizeof(conf_table) / sizeof(conf_table[0]))
+
+static void
+conf_set(size_t i, const char *value, const char *from)
+{
+	char *end;
+	unsigned long v = strtoul(value, &end, 10);
+
+	if (*value == '\0' || *end != '\0' || v == 0)
+		fatalx("%s: %s=%s is not a positive number", from,
+		    conf_table[i].flag, value);
+	if (v > conf_table[i].max) {
+		log_warnx("%s: %s=%lu is above the maximum %u; using %u",
+		    from, conf_table[i].flag, v, conf_table[i].max,
+		    conf_table[i].max);
+		v = conf_table[i].max;
+	}
+	*conf_table[i].val = (uint32_t)v;
+}
+
+void
+conf_load(void)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_N; i++) {
+		const char *e = getenv(conf_table[i].env);
+
+		*conf_table[i].val = conf_table[i].def;
+		if (e && *e)
+			conf_set(i, e, conf_table[i].env);
+	}
+}
+
+bool
+conf_flag(const char *name, const char *value)
+{
+	size_t i;
+
+	if (strncmp(name, "limit-", 6) != 0)
+		return false;
+	for (i = 0; i < CONF_N; i++) {
+		if (strcmp(name + 6, conf_table[i].flag) == 0) {
+			conf_set(i, value, "flag");
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+conf_describe(char *dst, size_t cap)
+{
+	size_t i, n = 0;
+
+	dst[0] = '\0';
+	for (i = 0; i < CONF_N && n < cap; i++)
+		n += (size_t)snprintf(dst + n, cap - n, "%s%s=%u",
+		    i ? " " : "", conf_table[i].flag, *conf_table[i].val);
+}

@@ -1,0 +1,137 @@
+/*
+ * pool - see pool.h.  Modelled on skalibs' genset: an index free list next
+ * to the storage, plus a generation per slot.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "log.h"
+#include "pool.h"
+
+void *
+region_reserve(size_t len)
+{
+	void *p;
+
+	if (len == 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("reserve %zu bytes", len);
+	return p;
+}
+
+void
+region_release(void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, pg = 4096;
+	uintptr_t lo = (a + pg - 1) & ~(pg - 1);
+	uintptr_t hi = (a + len) & ~(pg - 1);
+
+	/* Only whole pages inside the range; the edges stay as they are. */
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void
+region_zero(void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, pg = 4096;
+	uintptr_t lo = (a + pg - 1) & ~(pg - 1);
+	uintptr_t hi = (a + len) & ~(pg - 1);
+
+	if (hi <= lo || hi - lo < 2 * pg) {
+		memset(p, 0, len);
+		return;
+	}
+	/*
+	 * Whole pages go back to the kernel instead of being written: a slot
+	 * with large string areas then costs memory only while it is used.
+	 */
+	memset(p, 0, lo - a);
+	madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	memset((void *)hi, 0, a + len - hi);
+}
+
+void
+pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
+    uint32_t cap)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->pl_name = name;
+	pl->pl_kind = kind;
+	pl->pl_size = (size + 15) & ~(size_t)15;
+	pl->pl_cap = cap;
+	pl->pl_base = region_reserve(pl->pl_size * cap);
+	pl->pl_gen = region_reserve(sizeof(uint32_t) * cap);
+	pl->pl_next = region_reserve(sizeof(uint32_t) * cap);
+}
+
+handle_t
+pool_take(struct pool *pl)
+{
+	uint32_t i;
+
+	if (pl->pl_free != 0) {
+		i = pl->pl_free - 1;
+		pl->pl_free = pl->pl_next[i];
+	} else if (pl->pl_hwm < pl->pl_cap) {
+		i = pl->pl_hwm++;
+	} else {
+		return HANDLE_NONE;
+	}
+	pl->pl_gen[i] = (pl->pl_gen[i] + 1) | 1;
+	pl->pl_used++;
+	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
+}
+
+void *
+pool_get(const struct pool *pl, handle_t h)
+{
+	uint32_t i = handle_index(h);
+
+	if (h == HANDLE_NONE || handle_kind(h) != pl->pl_kind ||
+	    i >= pl->pl_hwm)
+		return NULL;
+	if ((pl->pl_gen[i] & 0xffffff) != ((h >> 32) & 0xffffff) ||
+	    (pl->pl_gen[i] & 1) == 0)
+		return NULL;
+	return pl->pl_base + (size_t)i * pl->pl_size;
+}
+
+void
+pool_give(struct pool *pl, handle_t h)
+{
+	void *obj = pool_get(pl, h);
+	uint32_t i = handle_index(h);
+
+	if (obj == NULL)
+		return;
+	region_zero(obj, pl->pl_size);
+	pl->pl_gen[i]++;
+	pl->pl_next[i] = pl->pl_free;
+	pl->pl_free = i + 1;
+	pl->pl_used--;
+}
+
+handle_t
+pool_handle(const struct pool *pl, const void *obj)
+{
+	size_t off = (size_t)((const uint8_t *)obj - pl->pl_base);
+	uint32_t i = (uint32_t)(off / pl->pl_size);
+
+	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
+}
+
+void *
+pool_iter(const struct pool *pl, uint32_t *idx)
+{
+	while (*idx < pl->pl_hwm) {
+		uint32_t i = (*idx)++;
+
+		if (pl->pl_gen[i] & 1)
+			return pl->pl_base + (size_t)i * pl->pl_size;
+	}
+	return NULL;
+}

@@ -1,0 +1,310 @@
+/*
+ * reactor - see reactor.h.  Shaped after redis' ae.c: a tiny loop API, the
+ * epoll backend kept to three calls, timers that cost nothing when unused.
+ *
+ * Stale events: an fd closed by an earlier handler in the same batch may
+ * already be reused for a new object.  Its old epoll_event still carries
+ * the old handle; the owning module resolves handles through its pool, the
+ * generation no longer matches, and the event is dropped there.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "pool.h"
+#include "reactor.h"
+
+static int reactor_epfd = -1;
+static struct rfd reactor_sigfd;
+static reactor_fn *reactor_fns[K_MAX];
+static reactor_hook *reactor_hooks[16];
+static unsigned reactor_nhooks;
+static reactor_hook *reactor_sigfns[65];
+static sigset_t reactor_sigs;
+static bool reactor_live;
+static int reactor_code;
+
+static struct rtimer **reactor_heap;	/* 1-based min-heap on rt_at */
+static uint32_t reactor_nheap, reactor_heapcap;
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+reactor_signal(handle_t h, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)h;
+	(void)events;
+	/* Signals coalesce; each handler is idempotent ("reap needed"). */
+	while (read(reactor_sigfd.rf_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo < 65 && reactor_sigfns[si.ssi_signo])
+			reactor_sigfns[si.ssi_signo]();
+	}
+}
+
+void
+reactor_init(uint32_t max_timers)
+{
+	reactor_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (reactor_epfd < 0)
+		fatal("epoll_create1");
+	reactor_heapcap = max_timers;
+	reactor_heap = region_reserve(sizeof(*reactor_heap) *
+	    (max_timers + 1));
+	sigemptyset(&reactor_sigs);
+	reactor_fns[K_SIGNAL] = reactor_signal;
+}
+
+void
+reactor_handler(uint8_t kind, reactor_fn *fn)
+{
+	reactor_fns[kind] = fn;
+}
+
+void
+reactor_sweep(reactor_hook *fn)
+{
+	if (reactor_nhooks < sizeof(reactor_hooks) / sizeof(reactor_hooks[0]))
+		reactor_hooks[reactor_nhooks++] = fn;
+}
+
+void
+reactor_on_signal(int signo, reactor_hook *fn)
+{
+	int fd;
+
+	reactor_sigfns[signo] = fn;
+	sigaddset(&reactor_sigs, signo);
+	if (sigprocmask(SIG_BLOCK, &reactor_sigs, NULL) < 0)
+		fatal("sigprocmask");
+	fd = signalfd(rfd_open(&reactor_sigfd) ? reactor_sigfd.rf_fd : -1,
+	    &reactor_sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		fatal("signalfd");
+	if (!rfd_open(&reactor_sigfd)) {
+		rfd_init(&reactor_sigfd, fd, handle_make(K_SIGNAL, 1, 0));
+		if (rfd_want(&reactor_sigfd, EPOLLIN) < 0)
+			fatal("epoll_ctl signalfd");
+	}
+}
+
+void
+rfd_init(struct rfd *r, int fd, handle_t h)
+{
+	r->rf_fd = fd;
+	r->rf_mask = 0;
+	r->rf_added = false;
+	r->rf_h = h;
+}
+
+int
+rfd_want(struct rfd *r, uint32_t mask)
+{
+	struct epoll_event ev;
+	int op;
+
+	if (!rfd_open(r))
+		return -EBADF;
+	if (r->rf_added && mask == r->rf_mask)
+		return 0;
+	if (mask == 0) {
+		/*
+		 * Leaving the fd in with no interest would still report
+		 * EPOLLHUP/EPOLLERR (a FIFO or pty with no peer) and spin.
+		 */
+		if (r->rf_added)
+			epoll_ctl(reactor_epfd, EPOLL_CTL_DEL, r->rf_fd, NULL);
+		r->rf_added = false;
+		r->rf_mask = 0;
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = mask;
+	ev.data.u64 = r->rf_h;
+	op = r->rf_added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(reactor_epfd, op, r->rf_fd, &ev) < 0)
+		return -errno;
+	r->rf_added = true;
+	r->rf_mask = mask;
+	return 0;
+}
+
+void
+rfd_close(struct rfd *r)
+{
+	if (!rfd_open(r))
+		return;
+	if (r->rf_added)
+		epoll_ctl(reactor_epfd, EPOLL_CTL_DEL, r->rf_fd, NULL);
+	close(r->rf_fd);
+	r->rf_fd = -1;
+	r->rf_added = false;
+	r->rf_mask = 0;
+}
+
+static void
+heap_swap(uint32_t a, uint32_t b)
+{
+	struct rtimer *t = reactor_heap[a];
+
+	reactor_heap[a] = reactor_heap[b];
+	reactor_heap[b] = t;
+	reactor_heap[a]->rt_pos = a;
+	reactor_heap[b]->rt_pos = b;
+}
+
+static void
+heap_up(uint32_t i)
+{
+	while (i > 1 && reactor_heap[i / 2]->rt_at > reactor_heap[i]->rt_at) {
+		heap_swap(i, i / 2);
+		i /= 2;
+	}
+}
+
+static void
+heap_down(uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i, m = i;
+
+		if (l <= reactor_nheap &&
+		    reactor_heap[l]->rt_at < reactor_heap[m]->rt_at)
+			m = l;
+		if (l + 1 <= reactor_nheap &&
+		    reactor_heap[l + 1]->rt_at < reactor_heap[m]->rt_at)
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+void
+rtimer_cancel(struct rtimer *t)
+{
+	uint32_t i = t->rt_pos;
+
+	if (i == 0)
+		return;
+	t->rt_pos = 0;
+	if (i != reactor_nheap) {
+		reactor_heap[i] = reactor_heap[reactor_nheap];
+		reactor_heap[i]->rt_pos = i;
+		reactor_nheap--;
+		heap_down(i);
+		heap_up(i);
+	} else {
+		reactor_nheap--;
+	}
+}
+
+void
+rtimer_set(struct rtimer *t, handle_t h, uint64_t at)
+{
+	rtimer_cancel(t);
+	/*
+	 * Every timer lives inside a pooled object and each object has a
+	 * fixed number of them, so the heap, sized from the pools, is never
+	 * short; running out means a broken invariant.
+	 */
+	if (reactor_nheap >= reactor_heapcap) {
+		log_error("timer heap full (%u)", reactor_heapcap);
+		abort();
+	}
+	t->rt_at = at;
+	t->rt_h = h;
+	reactor_heap[++reactor_nheap] = t;
+	t->rt_pos = reactor_nheap;
+	heap_up(t->rt_pos);
+}
+
+static void
+reactor_fire_timers(void)
+{
+	uint64_t now = now_ms();
+	unsigned budget = 256;
+
+	while (reactor_nheap > 0 && reactor_heap[1]->rt_at <= now &&
+	    budget-- > 0) {
+		struct rtimer *t = reactor_heap[1];
+		handle_t h = t->rt_h;
+
+		rtimer_cancel(t);
+		if (reactor_fns[handle_kind(h)])
+			reactor_fns[handle_kind(h)](h, REACTOR_TIMEOUT);
+	}
+}
+
+static int
+reactor_timeout(void)
+{
+	uint64_t now, at;
+
+	if (reactor_nheap == 0)
+		return -1;
+	now = now_ms();
+	at = reactor_heap[1]->rt_at;
+	if (at <= now)
+		return 0;
+	return at - now > 60000 ? 60000 : (int)(at - now);
+}
+
+bool
+reactor_running(void)
+{
+	return reactor_live;
+}
+
+void
+reactor_stop(int code)
+{
+	reactor_live = false;
+	reactor_code = code;
+}
+
+int
+reactor_run(void)
+{
+	struct epoll_event evs[NS_EPOLL_BATCH];
+	unsigned i;
+	int n;
+
+	reactor_live = true;
+	/* From here on the shim must not die: see main.c. */
+	while (reactor_live) {
+		n = epoll_wait(reactor_epfd, evs, NS_EPOLL_BATCH,
+		    reactor_timeout());
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
+			n = 0;
+		}
+		for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++) {
+			handle_t h = evs[i].data.u64;
+			uint8_t k = handle_kind(h);
+
+			if (k < K_MAX && reactor_fns[k])
+				reactor_fns[k](h, evs[i].events);
+		}
+		reactor_fire_timers();
+		for (i = 0; i < reactor_nhooks; i++)
+			reactor_hooks[i]();
+	}
+	return reactor_code;
+}

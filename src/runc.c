@@ -1,0 +1,490 @@
+/*
+ * runc - see runc.h.
+ *
+ * A call completes when both halves are in: the child was reaped (reaper
+ * hands us its status) and its captured output reached EOF (a runc that
+ * forks a daemon may close the pipe late, or the reverse).  Completions
+ * run from the sweep, after the reaper, so a callback may freely start
+ * the next call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "json.h"
+#include "log.h"
+#include "reactor.h"
+#include "runc.h"
+
+#define RUNC_ARGBUF	(20u << 10)	/* a dozen paths of PATH_MAX */
+#define RUNC_ARGC	128u		/* checkpoint's repeated --empty-ns */
+#define RUNC_ENVC	1024u
+
+struct rcall {
+	pid_t rc_pid;
+	int rc_status;
+	bool rc_exited;
+	bool rc_eof;
+	bool rc_queued;
+	struct rfd rc_out;
+	struct rtimer rc_timer;
+	handle_t rc_owner;
+	uint64_t rc_cookie;
+	runc_done_fn *rc_fn;
+	uint32_t rc_len;
+	uint32_t rc_next;	/* completion queue link, index + 1 */
+	char *rc_buf;
+	char *rc_argv[RUNC_ARGC];
+	char rc_args[RUNC_ARGBUF];
+};
+
+static struct pool runc_pool;
+static char *runc_outbufs;
+static uint32_t runc_done_head, runc_done_tail;
+static const char *runc_env[RUNC_ENVC];
+static int runc_devnull = -1;
+
+static void runc_event(handle_t h, uint32_t events);
+static void runc_sweep(void);
+
+void
+runc_init(uint32_t max_calls)
+{
+	pool_init(&runc_pool, "runc calls", K_RUNC, sizeof(struct rcall),
+	    max_calls);
+	runc_outbufs = region_reserve((size_t)NS_RUNC_OUT * max_calls);
+	reactor_handler(K_RUNC, runc_event);
+	reactor_sweep(runc_sweep);
+	runc_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (runc_devnull < 0)
+		fatal("open /dev/null");
+}
+
+void
+runc_set_env(char **envp)
+{
+	size_t n = 0;
+
+	/* runc must not talk to systemd on the shim's behalf (go-runc). */
+	for (; envp && *envp && n + 1 < RUNC_ENVC; envp++)
+		if (strncmp(*envp, "NOTIFY_SOCKET=", 14) != 0)
+			runc_env[n++] = *envp;
+	runc_env[n] = NULL;
+}
+
+uint32_t
+runc_inflight(void)
+{
+	return runc_pool.pl_used;
+}
+
+uint32_t
+runc_limit(void)
+{
+	return runc_pool.pl_cap;
+}
+
+int
+runc_lookpath(const char *bin, char *dst, size_t cap)
+{
+	const char *path, *p, *e;
+
+	if (strchr(bin, '/')) {
+		if ((size_t)snprintf(dst, cap, "%s", bin) >= cap)
+			return -ENAMETOOLONG;
+		return access(dst, X_OK) == 0 ? 0 : -errno;
+	}
+	path = getenv("PATH");
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+		    "/sbin:/bin";
+	for (p = path; *p; p = *e ? e + 1 : e) {
+		size_t n;
+
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		if (n == 0 || n + strlen(bin) + 2 > cap)
+			continue;
+		memcpy(dst, p, n);
+		dst[n] = '/';
+		strcpy(dst + n + 1, bin);
+		if (access(dst, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Append one argument to the call's buffer. */
+static int
+rc_push(struct rcall *rc, uint32_t *argc, size_t *used, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (*argc + 1 >= RUNC_ARGC || *used + n > RUNC_ARGBUF)
+		return -E2BIG;
+	memcpy(rc->rc_args + *used, s, n);
+	rc->rc_argv[(*argc)++] = rc->rc_args + *used;
+	*used += n;
+	return 0;
+}
+
+static int
+rc_build(struct rcall *rc, const struct runc_req *rq, char *err,
+    size_t errlen)
+{
+	const struct runc_opts *o = rq->rq_opts;
+	uint32_t argc = 0;
+	size_t used = 0;
+	const char *const *a;
+	const char *bin;
+	int rc_err = 0;
+	static char path[NS_PATH_MAX];
+
+	bin = o ? (o->ro_bin && *o->ro_bin ? o->ro_bin : "runc") :
+	    rq->rq_args[0];
+	if (runc_lookpath(bin, path, sizeof(path)) < 0) {
+		snprintf(err, errlen,
+		    strchr(bin, '/') ? "exec: \"%s\": no such file or "
+		    "directory" : "exec: \"%s\": executable file not found "
+		    "in $PATH", bin);
+		return -ENOENT;
+	}
+	/* argv[0] keeps the name the user gave; the path goes in slot 0. */
+	rc_err |= rc_push(rc, &argc, &used, path);
+	argc = 0;
+	rc_err |= rc_push(rc, &argc, &used, bin);
+	if (o) {
+		rc_err |= rc_push(rc, &argc, &used, "--root");
+		rc_err |= rc_push(rc, &argc, &used, o->ro_root);
+		rc_err |= rc_push(rc, &argc, &used, "--log");
+		rc_err |= rc_push(rc, &argc, &used, o->ro_log);
+		rc_err |= rc_push(rc, &argc, &used, "--log-format");
+		rc_err |= rc_push(rc, &argc, &used, "json");
+		if (o->ro_criu && *o->ro_criu) {
+			rc_err |= rc_push(rc, &argc, &used, "--criu");
+			rc_err |= rc_push(rc, &argc, &used, o->ro_criu);
+		}
+		if (o->ro_systemd)
+			rc_err |= rc_push(rc, &argc, &used, "--systemd-cgroup");
+		a = rq->rq_args;
+	} else {
+		a = rq->rq_args + 1;
+	}
+	for (; *a; a++)
+		rc_err |= rc_push(rc, &argc, &used, *a);
+	rc->rc_argv[argc] = NULL;
+	if (rc_err) {
+		snprintf(err, errlen, "%s: arguments too long", bin);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* In the child: become exactly what exec expects, then exec. */
+static void __attribute__((noreturn))
+child_exec(const char *path, char *const argv[], const char *const *envp,
+    const int *fds, int n, int capw)
+{
+	int tmp[6], i;
+	sigset_t none;
+	char msg[256];
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 1; i < 65; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Move every source above the targets first so none is clobbered. */
+	for (i = 0; i < n; i++) {
+		int src = fds[i];
+
+		if (src == RUNC_CAPTURE)
+			src = capw;
+		else if (src == RUNC_NULL)
+			src = runc_devnull;
+		tmp[i] = src == RUNC_NONE ? -1 :
+		    fcntl(src, F_DUPFD_CLOEXEC, 64);
+	}
+	for (i = 0; i < n; i++) {
+		if (tmp[i] < 0)
+			close(i);
+		else if (dup2(tmp[i], i) < 0)
+			_exit(127);
+	}
+	syscall(SYS_close_range, (unsigned)n, ~0u, 0);
+	execve(path, argv, (char *const *)(envp ? envp : runc_env));
+	i = snprintf(msg, sizeof(msg), "exec %s: %s\n", path, strerror(errno));
+	if (write(2, msg, (size_t)i) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+pid_t
+runc_spawn(const char *path, char *const argv[], const char *const *envp,
+    const int *fds, int nfd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		child_exec(path, argv, envp, fds, nfd, -1);
+	return pid;
+}
+
+int
+runc_call(const struct runc_req *rq, char *err, size_t errlen)
+{
+	handle_t h = pool_take(&runc_pool);
+	struct rcall *rc = pool_get(&runc_pool, h);
+	int cap[2] = { -1, -1 }, i, e;
+	bool capture = false;
+	pid_t pid;
+
+	if (rc == NULL) {
+		snprintf(err, errlen, "too many runc calls in flight "
+		    "(limit %u, NANOSHIM_RUNC_CALLS)", runc_pool.pl_cap);
+		return -ENOSPC;
+	}
+	rc->rc_buf = runc_outbufs + (size_t)handle_index(h) * NS_RUNC_OUT;
+	rc->rc_owner = rq->rq_owner;
+	rc->rc_cookie = rq->rq_cookie;
+	rc->rc_fn = rq->rq_done;
+	e = rc_build(rc, rq, err, errlen);
+	if (e < 0)
+		goto out_give;
+	for (i = 0; i < rq->rq_nfd; i++)
+		capture |= rq->rq_fd[i] == RUNC_CAPTURE;
+	if (capture && pipe2(cap, O_CLOEXEC) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out_give;
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto out_close;
+	}
+	if (pid == 0)
+		child_exec(rc->rc_args, rc->rc_argv, rq->rq_env, rq->rq_fd,
+		    rq->rq_nfd, cap[1]);
+	rc->rc_pid = pid;
+	if (rq->rq_pid_out)
+		*rq->rq_pid_out = pid;
+	if (capture) {
+		close(cap[1]);
+		fcntl(cap[0], F_SETFL, O_NONBLOCK);
+		rfd_init(&rc->rc_out, cap[0], h);
+		rfd_want(&rc->rc_out, EPOLLIN);
+	} else {
+		rc->rc_eof = true;
+	}
+	if (rq->rq_deadline)
+		rtimer_set(&rc->rc_timer, h, rq->rq_deadline);
+	return 0;
+
+out_close:
+	if (cap[0] >= 0) {
+		close(cap[0]);
+		close(cap[1]);
+	}
+out_give:
+	pool_give(&runc_pool, h);
+	return e;
+}
+
+static void
+rc_maybe_done(struct rcall *rc)
+{
+	uint32_t idx;
+
+	if (!rc->rc_exited || !rc->rc_eof || rc->rc_queued)
+		return;
+	rc->rc_queued = true;
+	idx = handle_index(pool_handle(&runc_pool, rc)) + 1;
+	rc->rc_next = 0;
+	if (runc_done_tail) {
+		struct rcall *t = (struct rcall *)(runc_pool.pl_base +
+		    (size_t)(runc_done_tail - 1) * runc_pool.pl_size);
+
+		t->rc_next = idx;
+	} else {
+		runc_done_head = idx;
+	}
+	runc_done_tail = idx;
+}
+
+static void
+rc_read(struct rcall *rc)
+{
+	char sink[512];
+	unsigned budget = 64;
+	ssize_t n;
+
+	while (budget-- > 0) {
+		if (rc->rc_len < NS_RUNC_OUT - 1)
+			n = read(rc->rc_out.rf_fd, rc->rc_buf + rc->rc_len,
+			    NS_RUNC_OUT - 1 - rc->rc_len);
+		else
+			n = read(rc->rc_out.rf_fd, sink, sizeof(sink));
+		if (n > 0) {
+			if (rc->rc_len < NS_RUNC_OUT - 1)
+				rc->rc_len += (uint32_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		rfd_close(&rc->rc_out);
+		rc->rc_eof = true;
+		rc_maybe_done(rc);
+		return;
+	}
+}
+
+static void
+runc_event(handle_t h, uint32_t events)
+{
+	struct rcall *rc = pool_get(&runc_pool, h);
+
+	if (rc == NULL)
+		return;
+	if (events == REACTOR_TIMEOUT) {
+		if (!rc->rc_exited) {
+			log_warnx("runc call %s timed out; killing pid %d",
+			    rc->rc_argv[0], (int)rc->rc_pid);
+			kill(rc->rc_pid, SIGKILL);
+		}
+		return;
+	}
+	rc_read(rc);
+}
+
+bool
+runc_reaped(pid_t pid, int status, const struct timespec *when)
+{
+	uint32_t i = 0;
+	struct rcall *rc;
+
+	(void)when;
+	while ((rc = pool_iter(&runc_pool, &i)) != NULL) {
+		if (rc->rc_pid != pid || rc->rc_exited)
+			continue;
+		rc->rc_exited = true;
+		rc->rc_status = status;
+		rtimer_cancel(&rc->rc_timer);
+		rc_maybe_done(rc);
+		return true;
+	}
+	return false;
+}
+
+static void
+runc_sweep(void)
+{
+	while (runc_done_head) {
+		uint32_t i = runc_done_head - 1;
+		struct rcall *rc = (struct rcall *)(runc_pool.pl_base +
+		    (size_t)i * runc_pool.pl_size);
+		handle_t h = pool_handle(&runc_pool, rc);
+		handle_t owner = rc->rc_owner;
+		uint64_t cookie = rc->rc_cookie;
+		runc_done_fn *fn = rc->rc_fn;
+		int status = rc->rc_status;
+
+		runc_done_head = rc->rc_next;
+		if (runc_done_head == 0)
+			runc_done_tail = 0;
+		rc->rc_buf[rc->rc_len] = '\0';
+		if (fn)
+			fn(owner, cookie, status, rc->rc_buf, rc->rc_len);
+		if (rc->rc_len > 4096)
+			region_release(rc->rc_buf, rc->rc_len + 1);
+		pool_give(&runc_pool, h);
+	}
+}
+
+void
+runc_last_error(const char *log, char *dst, size_t cap)
+{
+	static char tail[16384];
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	char *p, *line;
+	int fd;
+
+	dst[0] = '\0';
+	fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	off = st.st_size > (off_t)sizeof(tail) - 1 ?
+	    st.st_size - (off_t)sizeof(tail) + 1 : 0;
+	n = pread(fd, tail, sizeof(tail) - 1, off);
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	/* Walk lines from the end; the first one may be cut, skip it. */
+	p = tail + n;
+	while (p > tail) {
+		const char *v, *end;
+
+		line = p;
+		while (line > tail && line[-1] != '\n')
+			line--;
+		end = p;
+		p = line > tail ? line - 1 : tail;
+		if (line == tail && off > 0)
+			break;
+		v = json_get(line, end, "level", NULL);
+		if (v == NULL || !json_str_eq(v, end, "error"))
+			continue;
+		v = json_get(line, end, "msg", NULL);
+		if (v && json_str(v, end, dst, cap) == 0)
+			return;
+	}
+	dst[0] = '\0';
+}
+
+void
+runc_error_text(char *dst, size_t cap, const char *prefix, const char *log,
+    int status, const char *out, size_t len)
+{
+	char msg[1024];
+
+	if (status < 0) {
+		snprintf(dst, cap, "%s: %.*s", prefix, (int)len, out);
+		return;
+	}
+	runc_last_error(log, msg, sizeof(msg));
+	if (msg[0]) {
+		snprintf(dst, cap, "%s: %s", prefix, msg);
+		return;
+	}
+	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		len--;
+	if (status > 128)
+		snprintf(dst, cap, "%s: signal: %s: %.*s", prefix,
+		    strsignal(status - 128), (int)len, out);
+	else
+		snprintf(dst, cap, "%s: exit status %d: %.*s", prefix, status,
+		    (int)len, out);
+}

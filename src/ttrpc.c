@@ -1,0 +1,768 @@
+/*
+ * ttrpc - see ttrpc.h.
+ *
+ * Reading: a connection reads into its own 16 KiB buffer and cuts frames
+ * out of it.  A frame too big for that buffer borrows the single shared
+ * 4 MiB buffer; while another connection holds it, this one stops reading
+ * until it is handed over (a queue of waiters).  After a large frame the
+ * pages it touched are given back (madvise), so one 4 MiB exec spec does
+ * not leave 4 MiB resident.  A frame over 4 MiB is read and thrown away,
+ * then answered RESOURCE_EXHAUSTED on its stream; the connection lives on.
+ *
+ * Writing: replies are encoded straight into the connection's output
+ * buffer and written at once; what the socket does not take waits for
+ * EPOLLOUT.  A request is only taken off the input once the output buffer
+ * has room for the largest reply, which is the back-pressure on a client
+ * that sends but does not read.
+ *
+ * Teardown: handlers only mark a connection dead (the reason is kept);
+ * the close itself happens at the end of its event or in the sweep, so no
+ * caller ever holds a pointer to a freed slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <pb_decode.h>
+#include <pb_encode.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "pbs.h"
+#include "reactor.h"
+#include "status.h"
+#include "ttrpc.h"
+#include "ttrpc.pb.h"
+
+enum conn_state {
+	C_BUF,		/* frames come through c_in */
+	C_BIG,		/* a large frame's body goes into the big buffer */
+	C_DRAIN,	/* an oversized frame's body is thrown away */
+};
+
+struct conn {
+	struct rfd c_rfd;
+	enum conn_state c_state;
+	const char *c_dead;	/* why it is closing, or NULL */
+	bool c_reject;		/* over the limit: refuse every request */
+	bool c_wait_big;	/* queued for the big buffer */
+	bool c_big_ready;	/* a complete large frame awaits output room */
+	uint32_t c_next_big;	/* big-buffer queue link, index + 1 */
+	uint32_t c_ipos, c_ilen;	/* unparsed bytes in c_in */
+	uint32_t c_len, c_sid, c_got;	/* the frame being read */
+	uint8_t c_type;
+	uint32_t c_opos, c_olen;	/* unsent bytes in c_out */
+	uint8_t *c_in;
+	uint8_t *c_out;
+};
+
+struct service {
+	const char *sv_name;
+	ttrpc_service_fn *sv_fn;
+};
+
+static struct pool conn_pool;
+static uint32_t conn_limit;
+static uint8_t *conn_inbufs, *conn_outbufs;
+static uint8_t *ttrpc_big;
+static handle_t ttrpc_big_owner;
+static uint32_t big_head, big_tail;	/* connections waiting, index + 1 */
+static struct rfd ttrpc_listen;
+static struct service ttrpc_services[4];
+static unsigned ttrpc_nservices;
+static ttrpc_close_fn *ttrpc_closers[4];
+static unsigned ttrpc_nclosers;
+static unsigned ttrpc_ndead;
+static int ttrpc_spare_fd = -1;
+static rlim_t ttrpc_fdmax;
+
+static void conn_event(handle_t h, uint32_t events);
+static void listen_event(handle_t h, uint32_t events);
+static void ttrpc_sweep(void);
+static void conn_pump(struct conn *c);
+
+void
+ttrpc_hdr_put(uint8_t h[10], uint32_t len, uint32_t sid, uint8_t type,
+    uint8_t flags)
+{
+	h[0] = (uint8_t)(len >> 24);
+	h[1] = (uint8_t)(len >> 16);
+	h[2] = (uint8_t)(len >> 8);
+	h[3] = (uint8_t)len;
+	h[4] = (uint8_t)(sid >> 24);
+	h[5] = (uint8_t)(sid >> 16);
+	h[6] = (uint8_t)(sid >> 8);
+	h[7] = (uint8_t)sid;
+	h[8] = type;
+	h[9] = flags;
+}
+
+void
+ttrpc_hdr_get(const uint8_t h[10], uint32_t *len, uint32_t *sid,
+    uint8_t *type, uint8_t *flags)
+{
+	*len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+	*sid = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
+	    (uint32_t)h[6] << 8 | h[7];
+	*type = h[8];
+	if (flags)
+		*flags = h[9];
+}
+
+void
+ttrpc_init(int listen_fd, uint32_t max_conns)
+{
+	struct rlimit rl;
+
+	conn_limit = max_conns;
+	/* One slot more than the limit: it answers the refused client. */
+	pool_init(&conn_pool, "connections", K_CONN, sizeof(struct conn),
+	    max_conns + 1);
+	conn_inbufs = region_reserve((size_t)NS_CONN_INBUF * (max_conns + 1));
+	conn_outbufs = region_reserve((size_t)NS_CONN_OUTBUF *
+	    (max_conns + 1));
+	ttrpc_big = region_reserve(NS_FRAME_MAX);
+	reactor_handler(K_CONN, conn_event);
+	reactor_handler(K_LISTEN, listen_event);
+	reactor_sweep(ttrpc_sweep);
+	fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	rfd_init(&ttrpc_listen, listen_fd, handle_make(K_LISTEN, 1, 0));
+	if (rfd_want(&ttrpc_listen, EPOLLIN) < 0)
+		fatal("epoll_ctl listener");
+	/* The fd reserve: accepts stop this far below RLIMIT_NOFILE. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = 1024;
+	ttrpc_fdmax = rl.rlim_cur > NS_FD_RESERVE * 2 ?
+	    rl.rlim_cur - NS_FD_RESERVE : rl.rlim_cur / 2;
+	ttrpc_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void
+ttrpc_service(const char *name, ttrpc_service_fn *fn)
+{
+	if (ttrpc_nservices < sizeof(ttrpc_services) /
+	    sizeof(ttrpc_services[0])) {
+		ttrpc_services[ttrpc_nservices].sv_name = name;
+		ttrpc_services[ttrpc_nservices++].sv_fn = fn;
+	}
+}
+
+void
+ttrpc_on_close(ttrpc_close_fn *fn)
+{
+	if (ttrpc_nclosers < sizeof(ttrpc_closers) / sizeof(ttrpc_closers[0]))
+		ttrpc_closers[ttrpc_nclosers++] = fn;
+}
+
+void
+ttrpc_stop_listening(void)
+{
+	rfd_close(&ttrpc_listen);
+}
+
+uint32_t
+ttrpc_conns(void)
+{
+	return conn_pool.pl_used;
+}
+
+bool
+ttrpc_ref_live(struct ttrpc_ref ref)
+{
+	struct conn *c = pool_get(&conn_pool, ref.r_conn);
+
+	return c != NULL && c->c_dead == NULL;
+}
+
+void
+ttrpc_park(struct ttrpc_ref ref)
+{
+	(void)ref;
+}
+
+static struct conn *
+conn_at(uint32_t idx1)
+{
+	return (struct conn *)(conn_pool.pl_base +
+	    (size_t)(idx1 - 1) * conn_pool.pl_size);
+}
+
+static void
+conn_kill(struct conn *c, const char *why)
+{
+	if (c->c_dead == NULL) {
+		c->c_dead = why;
+		ttrpc_ndead++;
+	}
+}
+
+/* Hand the big buffer to the next waiting connection, if any. */
+static void
+big_release(void)
+{
+	ttrpc_big_owner = HANDLE_NONE;
+	while (big_head) {
+		struct conn *c = conn_at(big_head);
+
+		big_head = c->c_next_big;
+		if (big_head == 0)
+			big_tail = 0;
+		c->c_wait_big = false;
+		c->c_next_big = 0;
+		if (c->c_dead)
+			continue;
+		conn_pump(c);
+		if (ttrpc_big_owner != HANDLE_NONE)
+			return;
+	}
+}
+
+static void
+big_wait(struct conn *c)
+{
+	uint32_t idx = handle_index(pool_handle(&conn_pool, c)) + 1;
+
+	if (c->c_wait_big)
+		return;
+	c->c_wait_big = true;
+	c->c_next_big = 0;
+	if (big_tail)
+		conn_at(big_tail)->c_next_big = idx;
+	else
+		big_head = idx;
+	big_tail = idx;
+}
+
+static void
+big_unqueue(struct conn *c)
+{
+	uint32_t idx = handle_index(pool_handle(&conn_pool, c)) + 1;
+	uint32_t *link = &big_head, prev = 0;
+
+	while (*link && *link != idx) {
+		prev = *link;
+		link = &conn_at(*link)->c_next_big;
+	}
+	if (*link == idx) {
+		*link = c->c_next_big;
+		if (big_tail == idx)
+			big_tail = prev;
+	}
+	c->c_wait_big = false;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	handle_t h = pool_handle(&conn_pool, c);
+	unsigned i;
+
+	if (strcmp(c->c_dead, "closed by peer") == 0)
+		log_debug("connection closed by peer");
+	else
+		log_info("closing connection: %s", c->c_dead);
+	for (i = 0; i < ttrpc_nclosers; i++)
+		ttrpc_closers[i](h);
+	rfd_close(&c->c_rfd);
+	if (c->c_wait_big)
+		big_unqueue(c);
+	/* Touched buffer pages go back, so a closed connection costs 0. */
+	region_release(c->c_in, NS_CONN_INBUF);
+	region_release(c->c_out, NS_CONN_OUTBUF);
+	pool_give(&conn_pool, h);
+	if (ttrpc_big_owner == h) {
+		region_release(ttrpc_big, NS_FRAME_MAX);
+		big_release();
+	}
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	while (c->c_opos < c->c_olen) {
+		ssize_t n = send(c->c_rfd.rf_fd, c->c_out + c->c_opos,
+		    c->c_olen - c->c_opos, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->c_opos += (uint32_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		conn_kill(c, "write failed");
+		return;
+	}
+	c->c_opos = c->c_olen = 0;
+}
+
+/* Make room for need more bytes at the end of c_out; NULL if none. */
+static uint8_t *
+conn_room(struct conn *c, size_t need)
+{
+	conn_flush(c);
+	if (c->c_opos > 0 && NS_CONN_OUTBUF - c->c_olen < need) {
+		memmove(c->c_out, c->c_out + c->c_opos, c->c_olen - c->c_opos);
+		c->c_olen -= c->c_opos;
+		c->c_opos = 0;
+	}
+	if (NS_CONN_OUTBUF - c->c_olen < need)
+		return NULL;
+	return c->c_out + c->c_olen;
+}
+
+static bool
+conn_can_take(const struct conn *c)
+{
+	return NS_CONN_OUTBUF - (c->c_olen - c->c_opos) >=
+	    NS_REPLY_MAX + NS_FRAME_HDR + 16;
+}
+
+static size_t
+varint_put(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+static void
+conn_update(struct conn *c)
+{
+	uint32_t want = 0;
+
+	if (c->c_dead)
+		return;
+	if (!c->c_wait_big && !c->c_big_ready &&
+	    (c->c_state != C_BUF || conn_can_take(c)))
+		want |= EPOLLIN;
+	if (c->c_opos < c->c_olen)
+		want |= EPOLLOUT;
+	if (rfd_want(&c->c_rfd, want) < 0)
+		conn_kill(c, "epoll_ctl failed");
+}
+
+int
+ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
+    const void *msg)
+{
+	struct conn *c = pool_get(&conn_pool, ref.r_conn);
+	size_t inner = 0, total;
+	pb_ostream_t os;
+	uint8_t *p;
+
+	if (c == NULL || c->c_dead)
+		return -ENOTCONN;
+	if (msg && !pb_get_encoded_size(&inner, fields, msg))
+		return ttrpc_reply_status(ref, GRPC_INTERNAL,
+		    "ttrpc: error marshalling reply");
+	if (inner > NS_REPLY_MAX) {
+		char m[128];
+
+		snprintf(m, sizeof(m), "reply of %zu bytes exceeds the limit "
+		    "of %u bytes", inner, NS_REPLY_MAX);
+		return ttrpc_reply_status(ref, GRPC_RESOURCE_EXHAUSTED, m);
+	}
+	/* Response{payload = 2}; an empty payload is an empty Response. */
+	total = inner ? 1 + (inner < 128 ? 1 : inner < 16384 ? 2 : 3) +
+	    inner : 0;
+	p = conn_room(c, NS_FRAME_HDR + total);
+	if (p == NULL) {
+		conn_kill(c, "output buffer full (client not reading)");
+		return -ENOBUFS;
+	}
+	ttrpc_hdr_put(p, (uint32_t)total, ref.r_sid, TTRPC_RESPONSE, 0);
+	if (inner) {
+		size_t k = NS_FRAME_HDR;
+
+		p[k++] = 0x12;
+		k += varint_put(p + k, inner);
+		os = pb_ostream_from_buffer(p + k, inner);
+		if (!pb_encode(&os, fields, msg) || os.bytes_written != inner)
+			return ttrpc_reply_status(ref, GRPC_INTERNAL,
+			    "ttrpc: error marshalling reply");
+	}
+	c->c_olen += (uint32_t)(NS_FRAME_HDR + total);
+	conn_flush(c);
+	conn_update(c);
+	return 0;
+}
+
+int
+ttrpc_reply_status(struct ttrpc_ref ref, int code, const char *msg)
+{
+	struct conn *c = pool_get(&conn_pool, ref.r_conn);
+	ttrpc_Response rsp;
+	size_t len = 0;
+	pb_ostream_t os;
+	uint8_t *p;
+
+	if (c == NULL || c->c_dead)
+		return -ENOTCONN;
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.has_status = true;
+	rsp.status.code = code;
+	pbs_set(&rsp.status.message, msg, strnlen(msg, 4096));
+	if (!pb_get_encoded_size(&len, ttrpc_Response_fields, &rsp))
+		return -EINVAL;
+	p = conn_room(c, NS_FRAME_HDR + len);
+	if (p == NULL) {
+		conn_kill(c, "output buffer full (client not reading)");
+		return -ENOBUFS;
+	}
+	ttrpc_hdr_put(p, (uint32_t)len, ref.r_sid, TTRPC_RESPONSE, 0);
+	os = pb_ostream_from_buffer(p + NS_FRAME_HDR, len);
+	if (!pb_encode(&os, ttrpc_Response_fields, &rsp))
+		return -EINVAL;
+	c->c_olen += (uint32_t)(NS_FRAME_HDR + len);
+	conn_flush(c);
+	conn_update(c);
+	return 0;
+}
+
+static void
+conn_statusf(struct conn *c, uint32_t sid, int code, const char *fmt,
+    const char *arg)
+{
+	struct ttrpc_ref ref = { pool_handle(&conn_pool, c), sid };
+	char m[512];
+
+	snprintf(m, sizeof(m), fmt, arg);
+	ttrpc_reply_status(ref, code, m);
+}
+
+/* Copy a string slice into a small NUL-terminated buffer. */
+static void
+slice_name(const struct pbs *s, char *dst, size_t cap)
+{
+	size_t n = s->len < cap - 1 ? s->len : cap - 1;
+
+	if (n)
+		memcpy(dst, s->p, n);
+	dst[n] = '\0';
+	/* Names are printed back in errors; keep them printable. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+}
+
+/* One complete frame. */
+static void
+conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
+    uint32_t len)
+{
+	static ttrpc_Request req;
+	static char service[256], method[256];
+	struct ttrpc_call call;
+	const char *err = NULL;
+	unsigned i;
+
+	if (type != TTRPC_REQUEST) {
+		/* ttrpc 1.1 servers ignore anything but requests. */
+		log_debug("ignoring ttrpc message type %u on stream %u",
+		    type, sid);
+		return;
+	}
+	if ((sid & 1) == 0) {
+		conn_statusf(c, sid, GRPC_INVALID_ARGUMENT, "%s",
+		    "StreamID must be odd for client initiated streams");
+		return;
+	}
+	if (c->c_reject) {
+		char m[128];
+
+		snprintf(m, sizeof(m), "too many connections (limit %u, "
+		    "NANOSHIM_CONNS)", conn_limit);
+		conn_statusf(c, sid, GRPC_RESOURCE_EXHAUSTED, "%s", m);
+		return;
+	}
+	pbs_reset();
+	if (pbs_decode(ttrpc_Request_fields, &req, body, len, &err) < 0) {
+		conn_statusf(c, sid, GRPC_INVALID_ARGUMENT,
+		    "unmarshal request error: %s", err);
+		return;
+	}
+	slice_name(&req.service, service, sizeof(service));
+	slice_name(&req.method, method, sizeof(method));
+	for (i = 0; i < ttrpc_nservices; i++)
+		if (strcmp(ttrpc_services[i].sv_name, service) == 0)
+			break;
+	if (i == ttrpc_nservices) {
+		conn_statusf(c, sid, GRPC_UNIMPLEMENTED, "service %s", service);
+		return;
+	}
+	call.tc_ref.r_conn = pool_handle(&conn_pool, c);
+	call.tc_ref.r_sid = sid;
+	call.tc_method = method;
+	call.tc_payload = req.payload.p;
+	call.tc_len = req.payload.len;
+	call.tc_timeout_ns = req.timeout_nano;
+	if (!ttrpc_services[i].sv_fn(&call))
+		conn_statusf(c, sid, GRPC_UNIMPLEMENTED, "method %s", method);
+}
+
+static void
+conn_oversize(struct conn *c, uint32_t sid, uint32_t len)
+{
+	char m[128];
+
+	snprintf(m, sizeof(m), "message length %u exceed maximum message "
+	    "size of %u", len, NS_FRAME_MAX);
+	log_warnx("stream %u: %s", sid, m);
+	conn_statusf(c, sid, GRPC_RESOURCE_EXHAUSTED, "%s", m);
+}
+
+/* Cut complete frames out of c_in; stop when blocked. */
+static void
+conn_parse(struct conn *c)
+{
+	while (c->c_state == C_BUF && !c->c_dead &&
+	    c->c_ilen - c->c_ipos >= NS_FRAME_HDR) {
+		uint8_t *h = c->c_in + c->c_ipos, type;
+		uint32_t len, sid, have = c->c_ilen - c->c_ipos - NS_FRAME_HDR;
+
+		ttrpc_hdr_get(h, &len, &sid, &type, NULL);
+		if (len > NS_FRAME_MAX) {
+			uint32_t eat = have < len ? have : len;
+
+			c->c_ipos += NS_FRAME_HDR + eat;
+			if (eat < len) {
+				c->c_state = C_DRAIN;
+				c->c_len = len - eat;
+			}
+			conn_oversize(c, sid, len);
+			continue;
+		}
+		if (len + NS_FRAME_HDR <= NS_CONN_INBUF) {
+			if (have < len)
+				break;
+			if (!conn_can_take(c))
+				break;
+			c->c_ipos += NS_FRAME_HDR + len;
+			conn_frame(c, sid, type, h + NS_FRAME_HDR, len);
+			continue;
+		}
+		/* A large frame: it needs the shared buffer. */
+		if (ttrpc_big_owner != HANDLE_NONE) {
+			big_wait(c);
+			break;
+		}
+		ttrpc_big_owner = pool_handle(&conn_pool, c);
+		c->c_state = C_BIG;
+		c->c_len = len;
+		c->c_sid = sid;
+		c->c_type = type;
+		c->c_got = have;
+		memcpy(ttrpc_big, h + NS_FRAME_HDR, have);
+		c->c_ipos = c->c_ilen;
+	}
+	if (c->c_ipos == c->c_ilen) {
+		c->c_ipos = c->c_ilen = 0;
+	} else if (c->c_ipos > 0 && c->c_ilen > NS_CONN_INBUF / 2) {
+		memmove(c->c_in, c->c_in + c->c_ipos, c->c_ilen - c->c_ipos);
+		c->c_ilen -= c->c_ipos;
+		c->c_ipos = 0;
+	}
+}
+
+/* The large frame is complete: serve it once there is output room. */
+static void
+conn_big_done(struct conn *c)
+{
+	if (!conn_can_take(c)) {
+		c->c_big_ready = true;
+		return;
+	}
+	c->c_big_ready = false;
+	c->c_state = C_BUF;
+	conn_frame(c, c->c_sid, c->c_type, ttrpc_big, c->c_len);
+	if (c->c_len > (256u << 10))
+		region_release(ttrpc_big, c->c_len);
+	big_release();
+}
+
+/* Make whatever progress is possible without reading. */
+static void
+conn_pump(struct conn *c)
+{
+	if (c->c_big_ready)
+		conn_big_done(c);
+	if (!c->c_big_ready)
+		conn_parse(c);
+	conn_update(c);
+}
+
+static void
+conn_read(struct conn *c)
+{
+	static uint8_t sink[4096];
+	unsigned budget = 16;
+	ssize_t n;
+
+	while (budget-- > 0 && !c->c_dead && !c->c_wait_big &&
+	    !c->c_big_ready) {
+		switch (c->c_state) {
+		case C_BIG:
+			n = read(c->c_rfd.rf_fd, ttrpc_big + c->c_got,
+			    c->c_len - c->c_got);
+			break;
+		case C_DRAIN:
+			n = read(c->c_rfd.rf_fd, sink, c->c_len <
+			    sizeof(sink) ? c->c_len : sizeof(sink));
+			break;
+		default:
+			if (c->c_ilen == NS_CONN_INBUF || !conn_can_take(c))
+				return;
+			n = read(c->c_rfd.rf_fd, c->c_in + c->c_ilen,
+			    NS_CONN_INBUF - c->c_ilen);
+			break;
+		}
+		if (n == 0) {
+			conn_kill(c, "closed by peer");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				conn_kill(c, "read failed");
+			return;
+		}
+		switch (c->c_state) {
+		case C_BIG:
+			c->c_got += (uint32_t)n;
+			if (c->c_got == c->c_len)
+				conn_big_done(c);
+			break;
+		case C_DRAIN:
+			c->c_len -= (uint32_t)n;
+			if (c->c_len == 0)
+				c->c_state = C_BUF;
+			break;
+		default:
+			c->c_ilen += (uint32_t)n;
+			conn_parse(c);
+			break;
+		}
+	}
+}
+
+static void
+conn_event(handle_t h, uint32_t events)
+{
+	struct conn *c = pool_get(&conn_pool, h);
+
+	if (c == NULL || c->c_dead)
+		return;
+	if (events & EPOLLOUT) {
+		conn_flush(c);
+		conn_pump(c);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(c);
+	if (c->c_dead) {
+		ttrpc_ndead--;
+		conn_close(c);
+		return;
+	}
+	conn_update(c);
+}
+
+static bool
+peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	/* Same check as ttrpc's UnixSocketRequireSameUser. */
+	return cr.uid == geteuid() && cr.gid == getegid();
+}
+
+static void
+listen_event(handle_t h, uint32_t events)
+{
+	unsigned budget = 16;
+
+	(void)h;
+	(void)events;
+	while (budget-- > 0 && rfd_open(&ttrpc_listen)) {
+		int fd = accept4(ttrpc_listen.rf_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		handle_t ch;
+		struct conn *c;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Take the one pending client and drop it. */
+				close(ttrpc_spare_fd);
+				fd = accept(ttrpc_listen.rf_fd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				ttrpc_spare_fd = open("/dev/null",
+				    O_RDONLY | O_CLOEXEC);
+				log_warnx("out of file descriptors: refused "
+				    "a connection");
+			} else if (errno != EAGAIN && errno != EINTR) {
+				log_warn("accept");
+			}
+			return;
+		}
+		if (!peer_ok(fd)) {
+			log_warnx("refused a connection from another user");
+			close(fd);
+			continue;
+		}
+		if ((rlim_t)fd >= ttrpc_fdmax) {
+			log_warnx("fd %d is inside the reserve of %u fds: "
+			    "refused a connection", fd, NS_FD_RESERVE);
+			close(fd);
+			continue;
+		}
+		ch = pool_take(&conn_pool);
+		c = pool_get(&conn_pool, ch);
+		if (c == NULL) {
+			log_warnx("connection limit %u reached: refused",
+			    conn_limit);
+			close(fd);
+			continue;
+		}
+		c->c_in = conn_inbufs + (size_t)handle_index(ch) *
+		    NS_CONN_INBUF;
+		c->c_out = conn_outbufs + (size_t)handle_index(ch) *
+		    NS_CONN_OUTBUF;
+		c->c_reject = conn_pool.pl_used > conn_limit;
+		if (c->c_reject)
+			log_warnx("connection limit %u reached: answering "
+			    "RESOURCE_EXHAUSTED", conn_limit);
+		rfd_init(&c->c_rfd, fd, ch);
+		conn_update(c);
+	}
+}
+
+static void
+ttrpc_sweep(void)
+{
+	uint32_t i = 0;
+	struct conn *c;
+
+	while (ttrpc_ndead > 0 && (c = pool_iter(&conn_pool, &i)) != NULL) {
+		if (c->c_dead == NULL)
+			continue;
+		ttrpc_ndead--;
+		conn_close(c);
+	}
+}

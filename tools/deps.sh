@@ -1,0 +1,33 @@
+#!/bin/sh
+# tools/deps.sh - install the Debian 12 packages nanoshim needs, if missing.
+#
+# Build: gcc make musl-tools (release binary), nanopb + protobuf-compiler +
+# python3-protobuf (make gen), libcmocka-dev (unit tests), curl (fetching
+# nanopb's runtime sources from Debian's archive).
+# Tests/demo: containerd runc crun busybox-static, the Go sources whose
+# .proto files the wire-conformance test compares against, bsdutils for
+# script(1) (terminal tests).
+set -eu
+
+pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
+libcmocka-dev curl ca-certificates containerd runc crun busybox-static
+golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
+golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing (run as root, or install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
