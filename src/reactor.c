@@ -279,32 +279,39 @@ reactor_stop(int code)
 	reactor_code = code;
 }
 
-int
-reactor_run(void)
+/* One batch: wait (at most timeout_ms, -1 forever), dispatch, sweep. */
+void
+reactor_once(int timeout_ms)
 {
 	struct epoll_event evs[NS_EPOLL_BATCH];
 	unsigned i;
-	int n;
+	int n, t = reactor_timeout();
 
+	if (timeout_ms >= 0 && (t < 0 || t > timeout_ms))
+		t = timeout_ms;
+	n = epoll_wait(reactor_epfd, evs, NS_EPOLL_BATCH, t);
+	if (n < 0 && errno != EINTR) {
+		log_warn("epoll_wait");
+		n = 0;
+	}
+	for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++) {
+		handle_t h = evs[i].data.u64;
+		uint8_t k = handle_kind(h);
+
+		if (k < K_MAX && reactor_fns[k])
+			reactor_fns[k](h, evs[i].events);
+	}
+	reactor_fire_timers();
+	for (i = 0; i < reactor_nhooks; i++)
+		reactor_hooks[i]();
+}
+
+int
+reactor_run(void)
+{
 	reactor_live = true;
 	/* From here on the shim must not die: see main.c. */
-	while (reactor_live) {
-		n = epoll_wait(reactor_epfd, evs, NS_EPOLL_BATCH,
-		    reactor_timeout());
-		if (n < 0 && errno != EINTR) {
-			log_warn("epoll_wait");
-			n = 0;
-		}
-		for (i = 0; i < (unsigned)(n > 0 ? n : 0); i++) {
-			handle_t h = evs[i].data.u64;
-			uint8_t k = handle_kind(h);
-
-			if (k < K_MAX && reactor_fns[k])
-				reactor_fns[k](h, evs[i].events);
-		}
-		reactor_fire_timers();
-		for (i = 0; i < reactor_nhooks; i++)
-			reactor_hooks[i]();
-	}
+	while (reactor_live)
+		reactor_once(-1);
 	return reactor_code;
 }

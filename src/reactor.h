@@ -60,6 +60,8 @@ void reactor_handler(uint8_t kind, reactor_fn *fn);
 /* Sweep hooks run in the order they are added, after every batch. */
 void reactor_sweep(reactor_hook *fn);
 void reactor_on_signal(int signo, reactor_hook *fn);
+/* One batch: wait up to timeout_ms (-1: no limit), dispatch, sweep. */
+void reactor_once(int timeout_ms);
 /* Run until reactor_stop(); returns the code given there. */
 int reactor_run(void);
 void reactor_stop(int code);
