@@ -653,6 +653,7 @@ serve(void)
 	static char fields[NS_PATH_MAX], lim[256], addr[NS_PATH_MAX];
 	const char *ttrpc_addr = getenv("TTRPC_ADDRESS");
 	struct rlimit rl;
+	bool strict;
 	int fd, lfd;
 
 	conf_load();
@@ -705,8 +706,11 @@ serve(void)
 	 * pool is sized, every buffer reserved.  A full pool is answered,
 	 * never fatal; a broken invariant is logged, then abort().
 	 */
-	alloc_seal(getenv("NANOSHIM_STRICT_ALLOC") &&
-	    strcmp(getenv("NANOSHIM_STRICT_ALLOC"), "1") == 0);
+	strict = getenv("NANOSHIM_STRICT_ALLOC") &&
+	    strcmp(getenv("NANOSHIM_STRICT_ALLOC"), "1") == 0;
+	if (strict)
+		log_info("allocation guard: strict (any allocation aborts)");
+	alloc_seal(strict);
 	reactor_run();
 
 	if (sock_path[0])
