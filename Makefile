@@ -38,8 +38,10 @@ PBSRC := $(NANOPB)/pb_common.c $(NANOPB)/pb_encode.c $(NANOPB)/pb_decode.c
 LIBSRC := $(filter-out src/main.c,$(SRC))
 UNIT := $(sort $(wildcard tests/unit/test_*.c))
 
+# NS_OWN_PRINTF: src/fmt.c stands in for libc's snprintf family, so musl's
+# full printf (floating point and all, ~11 KB) stays out of the binary.
 REL_CFLAGS := $(CFLAGS_ALL) -Os -ffunction-sections -fdata-sections \
-	-fno-asynchronous-unwind-tables -fno-stack-protector
+	-fno-asynchronous-unwind-tables -fno-stack-protector -DNS_OWN_PRINTF
 REL_LDFLAGS := -static -Wl,--gc-sections -s
 DBG_CFLAGS := $(CFLAGS_ALL) -O1 -g
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer

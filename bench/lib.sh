@@ -11,7 +11,8 @@
 #
 # Variables (after bench_setup):
 #   NANO      our shim (a private copy of the binary under test, so a
-#             concurrent `make` cannot swap it in the middle of a run)
+#             concurrent `make` cannot swap it in the middle of a run;
+#             BENCH_COPY=0: the binary itself)
 #   GO_SHIM   the Go shim, /usr/bin/containerd-shim-runc-v2
 #   D NS CTR_ADDR ROOTFS BUNDLES   as in tests/integration/lib.sh
 #   BENCH_KV  optional file: bench_kv appends key=value lines there
@@ -111,11 +112,16 @@ bench_dir() {
 	ROOTFS=$D/rootfs
 	BUNDLES=$D/state/io.containerd.runtime.v2.task/$NS
 	mkdir -p "$D/bin" "$D/fifo" || die "mkdir in $D failed"
-	cp "$NANO_SRC" "$D/bin/$NANO_BASENAME" || die "cannot copy $NANO_SRC"
-	# Written back now: dirty page-cache pages of the fresh copy would be
-	# counted as the shims' Private_Dirty.
-	sync "$D/bin/$NANO_BASENAME" || die "sync failed"
-	NANO=$D/bin/$NANO_BASENAME
+	if [ "${BENCH_COPY:-1}" = 1 ]; then
+		cp "$NANO_SRC" "$D/bin/$NANO_BASENAME" || die "cannot copy $NANO_SRC"
+		# Written back now: dirty page-cache pages of the fresh copy
+		# would be counted as the shims' Private_Dirty.
+		sync "$D/bin/$NANO_BASENAME" || die "sync failed"
+		NANO=$D/bin/$NANO_BASENAME
+	else
+		NANO=$NANO_SRC
+		NANO_BASENAME=${NANO##*/}
+	fi
 	SHIM=$NANO
 	RUNTIME=$NANO
 	: >"$D/pids"

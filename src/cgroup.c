@@ -513,7 +513,7 @@ cg_huge_name(const char *dname, char *dst, size_t cap)
 		"PB" };
 	const char *s = strchr(dname, '-'), *u;
 	uint64_t num, mul = 1;
-	double v;
+	uint64_t v;
 	unsigned i;
 	int n;
 
@@ -545,11 +545,15 @@ cg_huge_name(const char *dname, char *dst, size_t cap)
 	default:
 		return -EINVAL;
 	}
-	v = (double)num * (double)mul;
-	for (i = 0; v >= 1024.0 && i + 1 < sizeof(units) / sizeof(units[0]);
-	    i++)
-		v /= 1024.0;
-	n = snprintf(dst, cap, "%g%s", v, units[i]);
+	/*
+	 * Go prints the size with %g; page sizes are powers of two, so whole
+	 * numbers suffice and no floating point is needed (fmt.c has none).
+	 */
+	v = num * mul;
+	for (i = 0; v >= 1024 && v % 1024 == 0 &&
+	    i + 1 < sizeof(units) / sizeof(units[0]); i++)
+		v /= 1024;
+	n = snprintf(dst, cap, "%llu%s", (unsigned long long)v, units[i]);
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 

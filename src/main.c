@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,10 +78,27 @@ static char sock_path[NS_PATH_MAX];	/* unlinked at shutdown */
 static uint64_t shutdown_at;
 static bool shutdown_signalled;
 
+/* stdio is left out of the binary: formatted writes to an fd. */
+static void __attribute__((format(printf, 2, 3)))
+fdprint(int fd, const char *fmt, ...)
+{
+	static char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0 && write(fd, buf, (size_t)n) < 0)
+		return;
+}
+
 static void __attribute__((noreturn))
 usage(const char *why)
 {
-	fprintf(stderr, "%s\nusage: %s [-namespace NS] [-id ID] [-address "
+	fdprint(2, "%s\nusage: %s [-namespace NS] [-id ID] [-address "
 	    "ADDR] [-publish-binary BIN] [-bundle DIR] [-socket PATH] "
 	    "[-debug] [-v] [-limit-NAME N] [start|delete]\n", why,
 	    main_argv[0]);
@@ -153,7 +171,7 @@ print_version(void)
 {
 	const char *b = strrchr(main_argv[0], '/');
 
-	printf("%s:\n  Version:  %s\n  Revision: %s\n  Runtime:  C "
+	fdprint(1, "%s:\n  Version:  %s\n  Revision: %s\n  Runtime:  C "
 	    "(single-threaded epoll reactor)\n\n", b ? b + 1 : main_argv[0],
 	    NS_VERSION, NS_REVISION);
 }
@@ -429,7 +447,7 @@ action_start(void)
 	if (fd == -EADDRINUSE) {
 		/* A live shim serves this group: use it. */
 		write_address(addr);
-		fputs(addr, stdout);
+		fdprint(1, "%s", addr);
 		exit(0);
 	}
 	if (fd < 0) {
@@ -483,22 +501,29 @@ action_start(void)
 		move_to_cgroup(cg, pid);
 	}
 	adjust_oom_score(pid);
-	fputs(addr, stdout);
+	fdprint(1, "%s", addr);
 	exit(0);
 }
 
 static pid_t
 run_wait(char *const argv[])
 {
+	static char path[NS_PATH_MAX];
 	int st, devnull;
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (runc_lookpath(argv[0], path, sizeof(path)) < 0) {
+		fdprint(2, "exec: \"%s\": executable file not found in "
+		    "$PATH\n", argv[0]);
+		return -1;
+	}
+	pid = fork();
 	if (pid == 0) {
 		devnull = open("/dev/null", O_RDWR);
 		dup2(devnull, 0);
 		dup2(2, 1);
-		execvp(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		execv(path, argv);
+		fdprint(2, "exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0)
@@ -558,11 +583,11 @@ action_delete(void)
 	argv[argc] = NULL;
 	st = run_wait(argv);
 	if (st != 0)
-		fprintf(stderr, "failed to remove runc container: %s exited "
+		fdprint(2, "failed to remove runc container: %s exited "
 		    "%d\n", bin, st);
 	snprintf(buf, sizeof(buf), "%s/rootfs", dir);
 	if (mount_unmount_all(buf) < 0)
-		fprintf(stderr, "failed to cleanup rootfs mount: %s\n",
+		fdprint(2, "failed to cleanup rootfs mount: %s\n",
 		    strerror(errno));
 	memset(&rsp, 0, sizeof(rsp));
 	snprintf(buf, sizeof(buf), "%s/init.pid", dir);
@@ -570,7 +595,7 @@ action_delete(void)
 	if (n > 0)
 		rsp.pid = (uint32_t)strtoul(bin, NULL, 10);
 	else
-		fprintf(stderr, "failed to read init pid file\n");
+		fdprint(2, "failed to read init pid file\n");
 	clock_gettime(CLOCK_REALTIME, &now);
 	rsp.exit_status = 128 + SIGKILL;
 	rsp.has_exited_at = true;
@@ -658,10 +683,15 @@ serve(void)
 
 	conf_load();
 	signal(SIGPIPE, SIG_IGN);
-	/* Use every fd the hard limit allows; the reserve is kept below it. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	/*
+	 * Use every fd the hard limit allows; the reserve is kept below it.
+	 * (prlimit, not setrlimit: musl's setrlimit drags in its thread
+	 * synchronisation code.)
+	 */
+	if (prlimit(0, RLIMIT_NOFILE, NULL, &rl) == 0 &&
+	    rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		prlimit(0, RLIMIT_NOFILE, &rl, NULL);
 	}
 	lfd = serve_socket();
 	fd = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);

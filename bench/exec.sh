@@ -1,0 +1,111 @@
+#!/bin/bash
+#
+# bench/exec.sh [R=100]: exec round trip against one running container
+# per shim, nanoshim against the Go shim.
+#
+# Two measurements, both interleaved between the shims:
+#  1. `ctr task exec --exec-id eN <id> true`: R runs per shim, wall time
+#     (includes ctr's own start-up and containerd, the same for both).
+#  2. Straight to the shim socket (bench/exec_rpc.py, tools/ttrpc.py as a
+#     library): Exec -> Wait (parked) -> Start -> Wait returns -> Delete,
+#     R cycles per shim with null IO; the shim and runc are all that is
+#     measured.
+# Prints median and p90 per shim and the ratio nanoshim/Go (< 1: faster).
+#
+# Environment: NANOSHIM, GO_SHIM, WARMUP (default 5), BENCH_KV.
+# Exit: 0 ok, 1 failure, 77 not runnable here.
+
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+R=${1:-100}
+WARMUP=${WARMUP:-5}
+case "$R" in
+'' | *[!0-9]* | 0) die "usage: $0 [R>0]" ;;
+esac
+
+bench_binary
+bench_traps
+START=$(now_us)
+bench_setup
+
+SHIM=$NANO ctr_run -d ex-nano sleep 1000 >/dev/null || die "ctr run ex-nano failed"
+SHIM=$GO_SHIM ctr_run -d ex-go sleep 1000 >/dev/null || die "ctr run ex-go failed"
+wait_until 20 status_is ex-nano RUNNING || die "ex-nano not RUNNING"
+wait_until 20 status_is ex-go RUNNING || die "ex-go not RUNNING"
+
+# --- 1. ctr task exec --------------------------------------------------------
+one_exec() { # <id> <exec-id>: prints microseconds
+	local t0 t1 out
+	t0=$(now_us)
+	out=$(ctr_exec --exec-id "$2" "$1" true 2>&1) || {
+		log "ctr task exec $2 in $1 failed: $out"
+		return 1
+	}
+	t1=$(now_us)
+	echo $((t1 - t0))
+}
+
+say "exec: ctr task exec, $WARMUP warm-up + $R timed per shim ..." >&2
+for ((i = 1; i <= WARMUP; i++)); do
+	one_exec ex-nano "w$i" >/dev/null || die "warm-up failed"
+	one_exec ex-go "w$i" >/dev/null || die "warm-up failed"
+done
+: >"$D/ctr.nano"
+: >"$D/ctr.go"
+for ((i = 1; i <= R; i++)); do
+	if ((i % 2)); then order="nano go"; else order="go nano"; fi
+	for k in $order; do
+		us=$(one_exec "ex-$k" "e$i") || die "exec $i ($k) failed"
+		echo "$us" >>"$D/ctr.$k"
+	done
+done
+read -r _ cnmed cnp90 _ _ <<<"$(stats <"$D/ctr.nano")"
+read -r _ cgmed cgp90 _ _ <<<"$(stats <"$D/ctr.go")"
+
+# --- 2. straight to the shim socket -------------------------------------------
+say "exec: ttrpc Exec/Wait/Start/Delete, $R cycles per shim ..." >&2
+addr_nano=$(cat "$BUNDLES/ex-nano/address") || die "no address file for ex-nano"
+addr_go=$(cat "$BUNDLES/ex-go/address") || die "no address file for ex-go"
+"$PY" "$BENCH_LIB_DIR/exec_rpc.py" --ns "$NS" --cycles "$R" --warmup "$WARMUP" \
+	"nano=$addr_nano=ex-nano" "go=$addr_go=ex-go" >"$D/rpc.out" ||
+	die "exec_rpc.py failed"
+kv_of() { # <name> <key>
+	awk -v n="$1" -v k="$2" '$1 == n { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$D/rpc.out"
+}
+rnmed=$(kv_of nano median_us)
+rnp90=$(kv_of nano p90_us)
+rgmed=$(kv_of go median_us)
+rgp90=$(kv_of go p90_us)
+[ -n "$rnmed" ] && [ -n "$rgmed" ] || die "exec_rpc.py printed no result"
+
+for k in nano go; do
+	[ "$(task_status "ex-$k")" = RUNNING ] || die "ex-$k not RUNNING after the execs"
+done
+
+say "Exec round trip, $R per shim (interleaved), ms"
+say ""
+printf '%-34s %9s %9s %9s %9s %9s\n' "" "nano med" "nano p90" "Go med" "Go p90" "nano/Go"
+printf '%-34s %9s %9s %9s %9s %9s\n' "ctr task exec ... true" \
+	"$(ms "$cnmed")" "$(ms "$cnp90")" "$(ms "$cgmed")" "$(ms "$cgp90")" "$(ratio "$cnmed" "$cgmed")"
+printf '%-34s %9s %9s %9s %9s %9s\n' "ttrpc Exec+Wait+Start+Delete" \
+	"$(ms "$rnmed")" "$(ms "$rnp90")" "$(ms "$rgmed")" "$(ms "$rgp90")" "$(ratio "$rnmed" "$rgmed")"
+say ""
+say "per call, ttrpc (median ms)        nanoshim   Go shim   nano/Go"
+for ph in exec start wait delete; do
+	a=$(kv_of nano "${ph}_median_us")
+	b=$(kv_of go "${ph}_median_us")
+	printf '  %-30s %9s %9s %9s\n' "$ph" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
+	bench_kv "exec_rpc_${ph}_nano_median_ms=$(ms "$a")" "exec_rpc_${ph}_go_median_ms=$(ms "$b")"
+done
+say "  (wait: from Start's reply until the parked Wait's reply)"
+bench_kv "exec_runs=$R" \
+	"exec_ctr_nano_median_ms=$(ms "$cnmed")" "exec_ctr_go_median_ms=$(ms "$cgmed")" \
+	"exec_ctr_nano_p90_ms=$(ms "$cnp90")" "exec_ctr_go_p90_ms=$(ms "$cgp90")" \
+	"exec_ctr_ratio_nano_over_go=$(ratio "$cnmed" "$cgmed")" \
+	"exec_rpc_nano_median_ms=$(ms "$rnmed")" "exec_rpc_go_median_ms=$(ms "$rgmed")" \
+	"exec_rpc_nano_p90_ms=$(ms "$rnp90")" "exec_rpc_go_p90_ms=$(ms "$rgp90")" \
+	"exec_rpc_ratio_nano_over_go=$(ratio "$rnmed" "$rgmed")"
+
+bench_teardown
+say "exec.sh: done in $(ms $(($(now_us) - START))) ms" >&2
