@@ -16,6 +16,7 @@
 # Exit: 0 ok, 1 failure, 77 not runnable here.
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 R=${1:-100}
@@ -24,7 +25,7 @@ case "$R" in
 '' | *[!0-9]* | 0) die "usage: $0 [R>0]" ;;
 esac
 
-bench_binary
+bench_binary ""
 bench_traps
 START=$(now_us)
 bench_setup
@@ -33,6 +34,16 @@ SHIM=$NANO ctr_run -d ex-nano sleep 1000 >/dev/null || die "ctr run ex-nano fail
 SHIM=$GO_SHIM ctr_run -d ex-go sleep 1000 >/dev/null || die "ctr run ex-go failed"
 wait_until 20 status_is ex-nano RUNNING || die "ex-nano not RUNNING"
 wait_until 20 status_is ex-go RUNNING || die "ex-go not RUNNING"
+
+# shim_rss <id>: VmRSS (kB) of the shim daemon serving container id.
+shim_rss() {
+	local p
+	p=$(bench_shims | awk -v id="$1" '$3 == id { print $1; exit }')
+	[ -n "$p" ] && rss_kb_of "$p"
+}
+sleep 1
+rss0_nano=$(shim_rss ex-nano) || die "no shim for ex-nano"
+rss0_go=$(shim_rss ex-go) || die "no shim for ex-go"
 
 # --- 1. ctr task exec --------------------------------------------------------
 one_exec() { # <id> <exec-id>: prints microseconds
@@ -77,11 +88,15 @@ rnmed=$(kv_of nano median_us)
 rnp90=$(kv_of nano p90_us)
 rgmed=$(kv_of go median_us)
 rgp90=$(kv_of go p90_us)
-[ -n "$rnmed" ] && [ -n "$rgmed" ] || die "exec_rpc.py printed no result"
+{ [ -n "$rnmed" ] && [ -n "$rgmed" ]; } || die "exec_rpc.py printed no result"
 
 for k in nano go; do
 	[ "$(task_status "ex-$k")" = RUNNING ] || die "ex-$k not RUNNING after the execs"
 done
+
+sleep 1
+rss1_nano=$(shim_rss ex-nano) || die "no shim for ex-nano"
+rss1_go=$(shim_rss ex-go) || die "no shim for ex-go"
 
 say "Exec round trip, $R per shim (interleaved), ms"
 say ""
@@ -93,12 +108,16 @@ printf '%-34s %9s %9s %9s %9s %9s\n' "ttrpc Exec+Wait+Start+Delete" \
 say ""
 say "per call, ttrpc (median ms)        nanoshim   Go shim   nano/Go"
 for ph in exec start wait delete; do
-	a=$(kv_of nano "${ph}_median_us")
-	b=$(kv_of go "${ph}_median_us")
-	printf '  %-30s %9s %9s %9s\n' "$ph" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
-	bench_kv "exec_rpc_${ph}_nano_median_ms=$(ms "$a")" "exec_rpc_${ph}_go_median_ms=$(ms "$b")"
+	vn=$(kv_of nano "${ph}_median_us")
+	vg=$(kv_of go "${ph}_median_us")
+	printf '  %-30s %9s %9s %9s\n' "$ph" "$(ms2 "$vn")" "$(ms2 "$vg")" "$(ratio "$vn" "$vg")"
+	bench_kv "exec_rpc_${ph}_nano_median_ms=$(ms2 "$vn")" "exec_rpc_${ph}_go_median_ms=$(ms2 "$vg")"
 done
 say "  (wait: from Start's reply until the parked Wait's reply)"
+say ""
+say "shim RSS before / after the $((2 * (R + WARMUP))) execs (kB): nanoshim $rss0_nano / $rss1_nano, Go shim $rss0_go / $rss1_go"
+bench_kv "exec_nano_rss_before_kb=$rss0_nano" "exec_nano_rss_after_kb=$rss1_nano" \
+	"exec_go_rss_before_kb=$rss0_go" "exec_go_rss_after_kb=$rss1_go"
 bench_kv "exec_runs=$R" \
 	"exec_ctr_nano_median_ms=$(ms "$cnmed")" "exec_ctr_go_median_ms=$(ms "$cgmed")" \
 	"exec_ctr_nano_p90_ms=$(ms "$cnp90")" "exec_ctr_go_p90_ms=$(ms "$cgp90")" \

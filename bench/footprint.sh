@@ -18,6 +18,7 @@
 # Exit: 0 ok, 1 failure, 77 not runnable here (not root, tool missing).
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=${1:-20}
@@ -26,7 +27,7 @@ case "$N" in
 '' | *[!0-9]* | 0) die "usage: $0 [N>0]" ;;
 esac
 
-bench_binary
+bench_binary ""
 bench_traps
 START=$(now_us)
 bench_setup
@@ -80,7 +81,7 @@ for c in 1 2 3 4 5; do
 	u=${units[$((c - 1))]}
 	printf '%-22s %12s %12s %12s %12s %9s\n' "${names[$((c - 1))]}${u:+ ($u)}" \
 		"$nmed" "$nmax" "$gmed" "$gmax" "$r"
-	key=$(echo "${names[$((c - 1))]}" | tr 'A-Z' 'a-z')
+	key=$(echo "${names[$((c - 1))]}" | tr '[:upper:]' '[:lower:]')
 	bench_kv "footprint_nano_${key}_median=$nmed" "footprint_nano_${key}_max=$nmax" \
 		"footprint_go_${key}_median=$gmed" "footprint_go_${key}_max=$gmax"
 	case $c in

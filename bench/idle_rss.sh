@@ -15,6 +15,7 @@
 # Exit: 0 ok, 1 failure, 77 not runnable here (not root).
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=${IDLE_RUNS:-3}

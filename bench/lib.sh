@@ -31,7 +31,7 @@ export GO_SHIM
 
 # The sampler of the integration suite costs CPU: never in a benchmark.
 export INVARIANTS=0
-# shellcheck source=../tests/integration/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/integration/lib.sh
 . "$REPO/tests/integration/lib.sh"
 
 say() {
@@ -80,6 +80,10 @@ ratio() { # <a> <b>: a/b with 2 decimals
 
 ms() { # <microseconds> -> milliseconds with 1 decimal
 	awk -v u="$1" 'BEGIN { printf "%.1f\n", u / 1000 }'
+}
+
+ms2() { # <microseconds> -> milliseconds with 2 decimals
+	awk -v u="$1" 'BEGIN { printf "%.2f\n", u / 1000 }'
 }
 
 kb_human() { # <kB> -> "248 kB" or "12.9 MB"
@@ -191,6 +195,7 @@ bench_teardown() {
 
 # bench_traps: teardown on exit, ^C and TERM.
 bench_traps() {
+	# shellcheck disable=SC2154 # rc is set inside the trap
 	trap 'rc=$?; bench_teardown; exit $rc' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -266,16 +271,16 @@ proc_mem() {
 # TTRPC_ADDRESS at a socket nobody serves (an idle shim publishes
 # nothing).  Sets IDLE_PID and IDLE_ADDR.
 idle_start() {
-	local shim=$1 tag=$2 b=$D/idle-$2 out i line
+	local bin=$1 tag=$2 b=$D/idle-$2 out i line
 	IDLE_PID=
 	IDLE_ADDR=
 	mkdir -p "$b" && echo '{}' >"$b/config.json" && mkfifo "$b/log" || return 1
 	cat "$b/log" >"$D/idle-$tag.log" 2>/dev/null </dev/null &
 	bench_track $!
 	out=$(cd "$b" && TTRPC_ADDRESS=$D/idle.sock.ttrpc timeout 20 \
-		"$shim" -namespace "$NS" -address "$D/idle.sock" -id "$tag" \
+		"$bin" -namespace "$NS" -address "$D/idle.sock" -id "$tag" \
 		start </dev/null 2>&1) || {
-		log "idle: $shim start failed: $out"
+		log "idle: $bin start failed: $out"
 		return 1
 	}
 	IDLE_ADDR=$out

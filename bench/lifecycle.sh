@@ -15,6 +15,7 @@
 # Exit: 0 ok, 1 failure, 77 not runnable here.
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 R=${1:-30}
@@ -23,7 +24,7 @@ case "$R" in
 '' | *[!0-9]* | 0) die "usage: $0 [R>0]" ;;
 esac
 
-bench_binary
+bench_binary ""
 bench_traps
 START=$(now_us)
 bench_setup

@@ -12,6 +12,7 @@
 # reported and the others still run.  Exit: 0 all ran, 1 one failed.
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bench_binary "${1:-}"
@@ -83,10 +84,10 @@ summary() {
 		"containerd log level $BENCH_LOG_LEVEL; medians over interleaved runs"
 	say ""
 	say "Headline                                   nanoshim     Go shim   ratio         target"
-	printf '%-40s %10s %11s %7s  %-22s\n' \
+	printf '%-40s %10s %11s %7s  %s\n' \
 		"idle shim RSS (kB)" "$idle" "$(kv idle_go_rss_kb)" "" \
 		"<=150 kB: $(verdict "$idle" "<=" 150)"
-	printf '%-40s %10s %11s %7s  %-22s\n' \
+	printf '%-40s %10s %11s %7s  %s\n' \
 		"RSS per shim, 1 running container (kB)" "$run" \
 		"$(kv footprint_go_rss_median)" "$(kv footprint_rss_ratio_go_over_nano)x" \
 		"<=200 kB: $(verdict "$run" "<=" 200)"
@@ -96,10 +97,10 @@ summary() {
 		"$(kv footprint_pss_ratio_go_over_nano)x"
 	printf '%-40s %10s %11s\n' "threads per shim" \
 		"$(kv footprint_nano_threads_median)" "$(kv footprint_go_threads_median)"
-	printf '%-40s %10s %11s %7s  %-22s\n' "lifecycle ctr run --rm (ms, median)" \
+	printf '%-40s %10s %11s %7s  %s\n' "lifecycle ctr run --rm (ms, median)" \
 		"$(kv lifecycle_nano_median_ms)" "$(kv lifecycle_go_median_ms)" "$lc" \
 		"<=0.9: $(verdict "$lc" "<=" 0.9)"
-	printf '%-40s %10s %11s %7s  %-22s\n' "exec round trip, ttrpc (ms, median)" \
+	printf '%-40s %10s %11s %7s  %s\n' "exec round trip, ttrpc (ms, median)" \
 		"$(kv exec_rpc_nano_median_ms)" "$(kv exec_rpc_go_median_ms)" "$ex" \
 		"<=0.8: $(verdict "$ex" "<=" 0.8)"
 	printf '%-40s %10s %11s %7s\n' "exec round trip, ctr (ms, median)" \

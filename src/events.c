@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,15 +33,16 @@
 #include "status.h"
 #include "ttrpc.h"
 #include "ttrpc.pb.h"
-#include "containerd/services/events/ttrpc/v1/events.pb.h"
 
 #define EV_SERVICE	"containerd.services.events.ttrpc.v1.Events"
 #define EV_TIMEOUT_MS	5000u
 #define EV_TRIES	5u
 #define EV_BACKOFF_MAX	2000u
-#define EV_RECV		(64u << 10)
-/* Room around an event for the Envelope, Request and frame header. */
-#define EV_OVERHEAD	1024u
+/* containerd's reply to Forward is an empty Response or a short status. */
+#define EV_RECV		4096u
+/* Everything of a Forward frame before the event bytes, and after. */
+#define EV_HEAD		512u
+#define EV_TAIL		256u
 
 enum ev_state { EV_READY = 1, EV_PENDING, EV_DEAD };
 enum cl_state { CL_IDLE, CL_CONNECT, CL_SEND, CL_RECV, CL_BACKOFF };
@@ -70,8 +72,14 @@ static struct rfd cl_rfd;
 static struct rtimer cl_timer;
 static uint32_t cl_backoff;
 static uint32_t cl_sid = 1, cl_sent_sid;
-static uint8_t *cl_out, *cl_payload, *cl_in;
-static uint32_t cl_olen, cl_opos, cl_ilen;
+/*
+ * A Forward goes out as three pieces: the frame header and every field up
+ * to the event's bytes (built here), the event's bytes straight from the
+ * ring, and the request's trailing fields.  No copy of the event is made.
+ */
+static uint8_t cl_head[EV_HEAD], cl_tail[EV_TAIL], cl_in[EV_RECV];
+static struct iovec cl_iov[3];
+static uint32_t cl_ilen;
 static bool cl_warned;
 static bool cl_kicked;
 
@@ -93,9 +101,6 @@ events_init(const char *address, const char *ns, uint32_t max_events,
 	ev_rcap = max_bytes;
 	ev_q = region_reserve(sizeof(*ev_q) * max_events);
 	ev_ring = region_reserve(max_bytes);
-	cl_out = region_reserve(max_bytes + EV_OVERHEAD);
-	cl_payload = region_reserve(max_bytes + EV_OVERHEAD);
-	cl_in = region_reserve(EV_RECV);
 	rfd_init(&cl_rfd, -1, cl_handle);
 	reactor_handler(K_EVENTS, cl_event);
 	reactor_sweep(events_sweep);
@@ -267,7 +272,8 @@ cl_disconnect(void)
 {
 	rfd_close(&cl_rfd);
 	rfd_init(&cl_rfd, -1, cl_handle);
-	cl_olen = cl_opos = cl_ilen = 0;
+	memset(cl_iov, 0, sizeof(cl_iov));
+	cl_ilen = 0;
 }
 
 static void
@@ -292,55 +298,109 @@ cl_lost(const char *why, int err)
 	cl_backoff_for(cl_backoff);
 }
 
+/* Protobuf pieces, written backwards-free: tag, then varint. */
+static size_t
+pb_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+static size_t
+pb_varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v > 0x7f) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Tag + length of a length-delimited field (wire type 2). */
+static size_t
+pb_lenfield(uint8_t *p, unsigned field, size_t len)
+{
+	p[0] = (uint8_t)(field << 3 | 2);
+	return 1 + pb_varint(p + 1, len);
+}
+
+static size_t
+pb_strfield(uint8_t *p, unsigned field, const char *s)
+{
+	size_t n = strlen(s), k = pb_lenfield(p, field, n);
+
+	memcpy(p + k, s, n);
+	return k + n;
+}
+
+/*
+ * Build the Forward for e: Request{service 1, method 2, payload 3 =
+ * ForwardRequest{envelope 1 = Envelope{timestamp 1, namespace 2, topic 3,
+ * event 4 = Any{type_url 1, value 2 = <ring bytes>}}}, timeout_nano 4,
+ * metadata 5 = KeyValue{"containerd-namespace-ttrpc", ns}}.  The lengths
+ * nest, so they are computed inside out first.
+ */
 static bool
 cl_encode(struct ev *e)
 {
-	containerd_services_events_ttrpc_v1_ForwardRequest fwd;
-	ttrpc_Request req;
-	ttrpc_KeyValue kv;
-	uint8_t kvbuf[256];
-	size_t plen, rlen;
-	pb_ostream_t os;
+	static const char svc[] = EV_SERVICE, key[] = "containerd-namespace-ttrpc";
+	size_t nsl = strlen(ev_ns), topl = strlen(e->e_topic);
+	size_t urll = strlen(e->e_type), vl = e->e_len;
+	size_t tsl, anyl, envl, fwdl, kvl, reql, h = NS_FRAME_HDR, t = 0;
+	uint64_t timeout = (uint64_t)EV_TIMEOUT_MS * 1000000;
 
-	memset(&fwd, 0, sizeof(fwd));
-	memset(&req, 0, sizeof(req));
-	memset(&kv, 0, sizeof(kv));
-	fwd.has_envelope = true;
-	fwd.envelope.has_timestamp = true;
-	fwd.envelope.timestamp.seconds = e->e_sec;
-	fwd.envelope.timestamp.nanos = e->e_nsec;
-	pbs_setstr(&fwd.envelope.namespace, ev_ns);
-	pbs_setstr(&fwd.envelope.topic, e->e_topic);
-	fwd.envelope.has_event = true;
-	pbs_setstr(&fwd.envelope.event.type_url, e->e_type);
-	pbs_set(&fwd.envelope.event.value, ev_ring + e->e_off, e->e_len);
-	os = pb_ostream_from_buffer(cl_payload, ev_rcap + EV_OVERHEAD);
-	if (!pb_encode(&os, containerd_services_events_ttrpc_v1_ForwardRequest_fields, &fwd))
+	if (nsl > 128 || topl > 64 || urll > 128)
 		return false;
-	plen = os.bytes_written;
+	tsl = (e->e_sec ? 1 + pb_varint_len((uint64_t)e->e_sec) : 0) +
+	    (e->e_nsec ? 1 + pb_varint_len((uint64_t)e->e_nsec) : 0);
+	anyl = 1 + pb_varint_len(urll) + urll + 1 + pb_varint_len(vl) + vl;
+	envl = 1 + pb_varint_len(tsl) + tsl + 1 + pb_varint_len(nsl) + nsl +
+	    1 + pb_varint_len(topl) + topl + 1 + pb_varint_len(anyl) + anyl;
+	fwdl = 1 + pb_varint_len(envl) + envl;
+	kvl = 1 + 1 + sizeof(key) - 1 + 1 + pb_varint_len(nsl) + nsl;
+	reql = 1 + 1 + sizeof(svc) - 1 + 1 + 1 + 7 + 1 + pb_varint_len(fwdl) +
+	    fwdl + 1 + pb_varint_len(timeout) + 1 + pb_varint_len(kvl) + kvl;
 
-	pbs_reset();
-	pbs_setstr(&kv.key, "containerd-namespace-ttrpc");
-	pbs_setstr(&kv.value, ev_ns);
-	os = pb_ostream_from_buffer(kvbuf, sizeof(kvbuf));
-	if (!pb_encode(&os, ttrpc_KeyValue_fields, &kv))
+	h += pb_strfield(cl_head + h, 1, svc);
+	h += pb_strfield(cl_head + h, 2, "Forward");
+	h += pb_lenfield(cl_head + h, 3, fwdl);
+	h += pb_lenfield(cl_head + h, 1, envl);
+	h += pb_lenfield(cl_head + h, 1, tsl);
+	if (e->e_sec) {
+		cl_head[h++] = 0x08;
+		h += pb_varint(cl_head + h, (uint64_t)e->e_sec);
+	}
+	if (e->e_nsec) {
+		cl_head[h++] = 0x10;
+		h += pb_varint(cl_head + h, (uint64_t)e->e_nsec);
+	}
+	h += pb_strfield(cl_head + h, 2, ev_ns);
+	h += pb_strfield(cl_head + h, 3, e->e_topic);
+	h += pb_lenfield(cl_head + h, 4, anyl);
+	h += pb_strfield(cl_head + h, 1, e->e_type);
+	h += pb_lenfield(cl_head + h, 2, vl);
+
+	cl_tail[t++] = 0x20;
+	t += pb_varint(cl_tail + t, timeout);
+	t += pb_lenfield(cl_tail + t, 5, kvl);
+	t += pb_strfield(cl_tail + t, 1, key);
+	t += pb_strfield(cl_tail + t, 2, ev_ns);
+
+	if (h - NS_FRAME_HDR + vl + t != reql)
 		return false;
-	pbs_setstr(&req.service, EV_SERVICE);
-	pbs_setstr(&req.method, "Forward");
-	pbs_set(&req.payload, cl_payload, plen);
-	req.timeout_nano = (int64_t)EV_TIMEOUT_MS * 1000000;
-	if (pbs_add(&req.metadata, kvbuf, os.bytes_written) < 0)
-		return false;
-	os = pb_ostream_from_buffer(cl_out + NS_FRAME_HDR,
-	    ev_rcap + EV_OVERHEAD - NS_FRAME_HDR);
-	if (!pb_encode(&os, ttrpc_Request_fields, &req))
-		return false;
-	rlen = os.bytes_written;
 	cl_sent_sid = cl_sid;
 	cl_sid += 2;
-	ttrpc_hdr_put(cl_out, (uint32_t)rlen, cl_sent_sid, TTRPC_REQUEST, 0);
-	cl_olen = (uint32_t)(NS_FRAME_HDR + rlen);
-	cl_opos = 0;
+	ttrpc_hdr_put(cl_head, (uint32_t)reql, cl_sent_sid, TTRPC_REQUEST, 0);
+	cl_iov[0] = (struct iovec){ cl_head, h };
+	cl_iov[1] = (struct iovec){ ev_ring + e->e_off, vl };
+	cl_iov[2] = (struct iovec){ cl_tail, t };
 	return true;
 }
 
@@ -514,24 +574,37 @@ cl_read(void)
 static void
 cl_write(void)
 {
-	while (cl_opos < cl_olen) {
-		ssize_t n = send(cl_rfd.rf_fd, cl_out + cl_opos,
-		    cl_olen - cl_opos, MSG_NOSIGNAL | MSG_DONTWAIT);
+	struct msghdr mh;
+	unsigned first = 0;
 
-		if (n > 0) {
-			cl_opos += (uint32_t)n;
-			continue;
-		}
+	for (;;) {
+		ssize_t n;
+
+		while (first < 3 && cl_iov[first].iov_len == 0)
+			first++;
+		if (first == 3)
+			break;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = cl_iov + first;
+		mh.msg_iovlen = 3 - first;
+		n = sendmsg(cl_rfd.rf_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		cl_lost("write to", errno);
-		return;
-	}
-	if (cl_olen > (256u << 10)) {
-		region_release(cl_out, cl_olen);
-		region_release(cl_payload, cl_olen);
+		if (n <= 0) {
+			cl_lost("write to", n < 0 ? errno : EPIPE);
+			return;
+		}
+		/* Drop what went out from the front of the pieces. */
+		for (unsigned i = first; i < 3 && n > 0; i++) {
+			size_t k = (size_t)n < cl_iov[i].iov_len ? (size_t)n :
+			    cl_iov[i].iov_len;
+
+			cl_iov[i].iov_base = (uint8_t *)cl_iov[i].iov_base + k;
+			cl_iov[i].iov_len -= k;
+			n -= (ssize_t)k;
+		}
 	}
 	cl_state = CL_RECV;
 	rfd_want(&cl_rfd, EPOLLIN);

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "reactor.h"
 #include "runc.h"
+#include "scratch.h"
 
 #define IO_BUF		4096u
 #define IO_SPLICE	(64u << 10)
@@ -65,7 +66,7 @@ struct stream {
 	struct rfd s_dst;
 	int s_keep;		/* FIFO end kept by us (see top), 0 = none */
 	uint16_t s_pos, s_len;
-	uint8_t s_buf[IO_BUF];
+	uint8_t *s_buf;		/* one of the io's buffers, when not splicing */
 };
 
 struct io {
@@ -82,6 +83,11 @@ struct io {
 	struct stream i_s[3];
 	char i_sockdir[128];
 	char i_sock[160];
+	/*
+	 * Copy buffers last: only terminals and non-pipe ends use them, and
+	 * pages nobody touches cost nothing.
+	 */
+	uint8_t i_buf[3][IO_BUF];
 };
 
 static struct pool io_pool;
@@ -207,10 +213,9 @@ mkdir_p(char *path, mode_t mode)
 static int
 open_file_uri(struct io *io, const char *uri, char *msg, size_t cap)
 {
-	static char path[NS_PATH_MAX];
+	char *path = scratch_printf("%s", uri + 7);
 	int fd;
 
-	snprintf(path, sizeof(path), "%s", uri + 7);
 	uri_unescape(path);
 	if (path[0] != '/') {
 		snprintf(msg, cap, "file:// path %s is not absolute", path);
@@ -248,14 +253,12 @@ static int
 open_binary(struct io *io, const struct io_spec *sp, const char *uri,
     char *msg, size_t cap)
 {
-	static char buf[NS_PATH_MAX];
-	static char env_id[NS_ID_MAX + 16], env_ns[NS_ID_MAX + 32];
+	char *buf = scratch_printf("%s", uri + 9);
 	char *argv[IO_LOGGER_ARGS + 2], *q, *kv;
 	const char *envp[3];
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rdy[2] = { -1, -1 };
 	int fds[6], argc = 0, e;
 
-	snprintf(buf, sizeof(buf), "%s", uri + 9);
 	q = strchr(buf, '?');
 	if (q)
 		*q++ = '\0';
@@ -290,10 +293,8 @@ open_binary(struct io *io, const struct io_spec *sp, const char *uri,
 		snprintf(msg, cap, "pipe: %s", strerror(errno));
 		goto out_close;
 	}
-	snprintf(env_id, sizeof(env_id), "CONTAINER_ID=%s", sp->is_id);
-	snprintf(env_ns, sizeof(env_ns), "CONTAINER_NAMESPACE=%s", sp->is_ns);
-	envp[0] = env_id;
-	envp[1] = env_ns;
+	envp[0] = scratch_printf("CONTAINER_ID=%s", sp->is_id);
+	envp[1] = scratch_printf("CONTAINER_NAMESPACE=%s", sp->is_ns);
 	envp[2] = NULL;
 	fds[0] = fds[1] = fds[2] = RUNC_NULL;
 	fds[3] = out[0];
@@ -692,6 +693,8 @@ stream_pump(struct io *io, struct stream *s)
 			s->s_eof = true;	/* EPIPE and the like */
 			continue;
 		}
+		if (s->s_buf == NULL)
+			s->s_buf = io->i_buf[s - io->i_s];
 		n = read(src_fd(io, s), s->s_buf, IO_BUF);
 		if (n > 0) {
 			s->s_pos = 0;
@@ -732,12 +735,12 @@ stream_pump(struct io *io, struct stream *s)
 static int
 console_receive(struct io *io, char *msg, size_t cap)
 {
-	static char name[4096];
+	char *name = scratch_alloc(4096);
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct iovec iov = { name, sizeof(name) };
+	struct iovec iov = { name, 4096 };
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	int c, fd = -1;

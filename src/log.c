@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "scratch.h"
 
 static int log_fd = 2;
 static enum log_level log_min = LOG_INFO;
@@ -99,11 +100,14 @@ log_escape(char *dst, size_t *n, size_t cap, const char *src)
 	*n = i;
 }
 
+#define LOG_MSG		2048
+#define LOG_LINE	4608
+
 static void
 log_emit(enum log_level lvl, int err, const char *fmt, va_list ap)
 {
-	static char msg[2048];
-	static char line[4608];
+	size_t mark;
+	char *msg, *line;
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
@@ -111,25 +115,29 @@ log_emit(enum log_level lvl, int err, const char *fmt, va_list ap)
 
 	if (lvl < log_min || log_fd < 0)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	mark = scratch_mark();
+	msg = scratch_alloc(LOG_MSG);
+	line = scratch_alloc(LOG_LINE);
+	vsnprintf(msg, LOG_MSG, fmt, ap);
 	if (err != 0) {
 		size_t m = strlen(msg);
 
-		snprintf(msg + m, sizeof(msg) - m, ": %s", strerror(err));
+		snprintf(msg + m, LOG_MSG - m, ": %s", strerror(err));
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	log_civil(ts.tv_sec, &tm);
-	k = snprintf(line, sizeof(line),
+	k = snprintf(line, LOG_LINE,
 	    "time=\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\" level=%s msg=\"",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec, log_names[lvl]);
 	n = (size_t)k;
-	log_escape(line, &n, sizeof(line) - 256, msg);
-	k = snprintf(line + n, sizeof(line) - n, "\"%s%s\n",
+	log_escape(line, &n, LOG_LINE - 256, msg);
+	k = snprintf(line + n, LOG_LINE - n, "\"%s%s\n",
 	    *log_fields ? " " : "", log_fields);
-	n += (size_t)k < sizeof(line) - n ? (size_t)k : sizeof(line) - n - 1;
+	n += (size_t)k < LOG_LINE - n ? (size_t)k : LOG_LINE - n - 1;
 	if (write(log_fd, line, n) != (ssize_t)n)
 		log_drops++;
+	scratch_back(mark);
 }
 
 #define LOG_FN(name, lvl, witherr)				\
@@ -154,15 +162,15 @@ LOG_FN(log_error, LOG_ERROR, 0)
 static void __attribute__((noreturn))
 log_fatal(int err, const char *fmt, va_list ap)
 {
-	static char msg[2048];
+	char *msg = scratch_alloc(LOG_MSG);
 	size_t m;
 
 	/* The containerd convention for a failing shim binary. */
-	m = (size_t)snprintf(msg, sizeof(msg), "io.containerd.nanoshim.v2: ");
-	vsnprintf(msg + m, sizeof(msg) - m, fmt, ap);
+	m = (size_t)snprintf(msg, LOG_MSG, "io.containerd.nanoshim.v2: ");
+	vsnprintf(msg + m, LOG_MSG - m, fmt, ap);
 	m = strlen(msg);
 	if (err != 0)
-		snprintf(msg + m, sizeof(msg) - m, ": %s", strerror(err));
+		snprintf(msg + m, LOG_MSG - m, ": %s", strerror(err));
 	m = strlen(msg);
 	if (write(2, msg, m) < 0)
 		_exit(1);

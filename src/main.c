@@ -44,6 +44,7 @@
 #include "reactor.h"
 #include "reaper.h"
 #include "runc.h"
+#include "scratch.h"
 #include "sha256.h"
 #include "task.h"
 #include "ttrpc.h"
@@ -74,7 +75,7 @@ static struct {
 } opt = { .publish = "containerd" };
 
 static char **main_argv;
-static char sock_path[NS_PATH_MAX];	/* unlinked at shutdown */
+static char sock_path[108];		/* unlinked at shutdown */
 static uint64_t shutdown_at;
 static bool shutdown_signalled;
 
@@ -675,7 +676,8 @@ serve_socket(void)
 static void __attribute__((noreturn))
 serve(void)
 {
-	static char fields[NS_PATH_MAX], lim[256], addr[NS_PATH_MAX];
+	static char fields[256];
+	char lim[256], *addr = scratch_alloc(NS_PATH_MAX);
 	const char *ttrpc_addr = getenv("TTRPC_ADDRESS");
 	struct rlimit rl;
 	bool strict;
@@ -705,7 +707,7 @@ serve(void)
 	snprintf(fields, sizeof(fields), "namespace=%s runtime=%s",
 	    opt.ns, "io.containerd.nanoshim.v2");
 	log_init(2, opt.debug ? LOG_DEBUG : LOG_INFO, fields);
-	if (!opt.socket && read_file("address", addr, sizeof(addr)) > 0 &&
+	if (!opt.socket && read_file("address", addr, NS_PATH_MAX) > 0 &&
 	    strncmp(addr, "unix://", 7) == 0)
 		snprintf(sock_path, sizeof(sock_path), "%s", addr + 7);
 

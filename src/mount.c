@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "log.h"
 #include "mount.h"
+#include "scratch.h"
 
 #define MOUNT_DATA	4096u	/* mount(2) copies one page of data */
 
@@ -79,7 +80,7 @@ static size_t
 overlay_compact(char *data, size_t *n, char *common, size_t cap)
 {
 	char *lo = strstr(data, "lowerdir="), *p, *end, *q;
-	static char tmp[MOUNT_DATA * 4];
+	char *tmp = scratch_alloc(MOUNT_DATA * 4);
 	size_t plen = 0, k = 0;
 	bool first = true;
 
@@ -147,10 +148,10 @@ mount_one(const char *rootfs, const char *type, const char *source,
     const char *target, const char *const *opts, unsigned nopts, char *err,
     size_t errlen)
 {
-	static char data[MOUNT_DATA * 4];
+	char *data = scratch_alloc(MOUNT_DATA * 4);
 	const unsigned long ptypes = MS_SHARED | MS_PRIVATE | MS_SLAVE |
 	    MS_UNBINDABLE;
-	static char where[NS_PATH_MAX], common[NS_PATH_MAX];
+	char *where, *common = scratch_alloc(NS_PATH_MAX);
 	unsigned long flags = 0;
 	size_t n = 0, c = 0;
 	unsigned i, j;
@@ -166,9 +167,9 @@ mount_one(const char *rootfs, const char *type, const char *source,
 			return -EINVAL;
 		}
 	}
-	if ((size_t)snprintf(where, sizeof(where), "%s%s%s", rootfs,
-	    target && *target ? "/" : "", target ? target : "") >=
-	    sizeof(where)) {
+	where = scratch_printf("%s%s%s", rootfs, target && *target ? "/" : "",
+	    target ? target : "");
+	if (strlen(where) >= NS_PATH_MAX) {
 		snprintf(err, errlen, "mount target too long");
 		return -ENAMETOOLONG;
 	}
@@ -197,7 +198,7 @@ mount_one(const char *rootfs, const char *type, const char *source,
 		}
 	}
 	if (strcmp(type, "overlay") == 0 && n >= MOUNT_DATA - 512)
-		c = overlay_compact(data, &n, common, sizeof(common));
+		c = overlay_compact(data, &n, common, NS_PATH_MAX);
 	if (n >= MOUNT_DATA) {
 		snprintf(err, errlen, "mount options is too long");
 		return -E2BIG;

@@ -8,6 +8,28 @@
 #include "log.h"
 #include "pool.h"
 
+/*
+ * Small reservations (free lists, generations, queues) share one mapping,
+ * packed at cache-line alignment: each only touches its first bytes, and
+ * apart they would each cost a page.
+ */
+#define REGION_SMALL	(64u << 10)
+#define REGION_SMALL_ALL (2u << 20)
+
+static uint8_t *region_small;
+static size_t region_small_used;
+
+static void *
+region_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		fatal("reserve %zu bytes", len);
+	return p;
+}
+
 void *
 region_reserve(size_t len)
 {
@@ -15,10 +37,16 @@ region_reserve(size_t len)
 
 	if (len == 0)
 		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		fatal("reserve %zu bytes", len);
+	len = (len + 63) & ~(size_t)63;
+	if (len > REGION_SMALL)
+		return region_map(len);
+	if (region_small == NULL ||
+	    region_small_used + len > REGION_SMALL_ALL) {
+		region_small = region_map(REGION_SMALL_ALL);
+		region_small_used = 0;
+	}
+	p = region_small + region_small_used;
+	region_small_used += len;
 	return p;
 }
 

@@ -37,6 +37,7 @@
 #include "reactor.h"
 #include "reaper.h"
 #include "runc.h"
+#include "scratch.h"
 #include "task.h"
 
 /* Delete waits this long for output copies, like the Go shim. */
@@ -319,6 +320,8 @@ struct parked {
 };
 
 static struct pool ctr_pool, proc_pool, parked_pool;
+/* The status a completion answers with (one at a time: no nesting). */
+static struct status proc_st;
 static const char *proc_ns;
 
 static void proc_runc_done(handle_t owner, uint64_t cookie, int status,
@@ -670,10 +673,10 @@ static void
 write_file(const char *dir, const char *name, const char *data, size_t len,
     mode_t mode)
 {
-	static char path[NS_PATH_MAX];
+	char *path;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	path = scratch_printf("%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
 		log_warn("write %s", path);
@@ -692,7 +695,7 @@ write_file(const char *dir, const char *name, const char *data, size_t len,
 static void
 write_options(const struct proc_create *pc)
 {
-	static char buf[6 * NS_PATH_MAX + 512];
+	char *buf = scratch_alloc(6 * NS_PATH_MAX + 512);
 	const struct {
 		const char *k, *v;
 	} strs[] = {
@@ -729,7 +732,7 @@ write_options(const struct proc_create *pc)
 			continue;
 		OPT_SEP();
 		n += (size_t)sprintf(buf + n, "\"%s\":", strs[i].k);
-		n += json_quote(buf + n, sizeof(buf) - n - 2, strs[i].v);
+		n += json_quote(buf + n, 6 * NS_PATH_MAX + 510 - n, strs[i].v);
 	}
 #undef OPT_SEP
 	buf[n++] = '}';
@@ -746,14 +749,14 @@ write_options(const struct proc_create *pc)
 static bool
 has_private_pidns(const char *bundle)
 {
-	static char path[NS_PATH_MAX];
+	char *path;
 	const char *base, *end, *linux, *nss, *it = NULL, *el;
 	struct stat st;
 	bool priv = false;
 	void *m;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	path = scratch_printf("%s/config.json", bundle);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -801,8 +804,7 @@ proc_io_open(struct proc *p, struct parked *pk, struct status *st)
 	sp.is_gid = c->c_io_gid;
 	sp.is_id = c->c_id;
 	sp.is_ns = proc_ns;
-	r = io_open(&sp, pool_handle(&proc_pool, p), &p->p_io, msg,
-	    sizeof(msg));
+	r = io_open(&sp, pool_handle(&proc_pool, p), &p->p_io, msg, 512);
 	if (r < 0)
 		return status_set(st, status_code_of(r), "%s", msg);
 	if (r == 1)
@@ -818,7 +820,7 @@ proc_create(const struct proc_create *pc, struct ttrpc_ref ref,
 	struct ctr *c;
 	struct proc *p;
 	struct parked *pk;
-	static char root[NS_PATH_MAX];
+	char *root;
 	int r;
 
 	if (ctr_find(pc->pc_id, true))
@@ -848,7 +850,7 @@ proc_create(const struct proc_create *pc, struct ttrpc_ref ref,
 	if (pk == NULL)
 		goto out_free;
 	snprintf(c->c_id, sizeof(c->c_id), "%s", pc->pc_id);
-	snprintf(root, sizeof(root), "%s/%s", pc->pc_root && *pc->pc_root ?
+	root = scratch_printf("%s/%s", pc->pc_root && *pc->pc_root ?
 	    pc->pc_root : "/run/containerd/runc", proc_ns);
 	c->c_bundle = str_put(c->c_str, sizeof(c->c_str), &c->c_strlen,
 	    pc->pc_bundle);
@@ -860,7 +862,7 @@ proc_create(const struct proc_create *pc, struct ttrpc_ref ref,
 	    pc->pc_criu ? pc->pc_criu : "");
 	c->c_criu_work = str_put(c->c_str, sizeof(c->c_str), &c->c_strlen,
 	    pc->pc_criu_work ? pc->pc_criu_work : "");
-	snprintf(root, sizeof(root), "%s/log.json", pc->pc_bundle);
+	root = scratch_printf("%s/log.json", pc->pc_bundle);
 	c->c_ro.ro_log = str_put(c->c_str, sizeof(c->c_str), &c->c_strlen,
 	    root);
 	c->c_checkpoint = str_put(c->c_str, sizeof(c->c_str), &c->c_strlen,
@@ -914,13 +916,13 @@ static void
 create_failed(struct proc *p, struct parked *pk, const struct status *st)
 {
 	struct ctr *c = ctr_of(p);
-	static char rootfs[NS_PATH_MAX];
+	char *rootfs;
 
 	task_reply_error(pk->pk_ref, st);
 	parked_give(pk);
 	task_ev_create_cancel(c->c_create_ev);
 	if (c->c_mounted) {
-		snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->c_bundle);
+		rootfs = scratch_printf("%s/rootfs", c->c_bundle);
 		mount_unmount_all(rootfs);
 	}
 	ctr_free(c);
@@ -931,9 +933,9 @@ static void
 proc_start_runc(struct proc *p, struct parked *pk)
 {
 	struct ctr *c = ctr_of(p);
-	static char pidfile[NS_PATH_MAX];
+	char *pidfile;
 	const char *args[16];
-	static struct status st;
+	struct status *st = &proc_st;
 	int fds[3], n = 0;
 
 	if (c->c_restore) {
@@ -944,7 +946,7 @@ proc_start_runc(struct proc *p, struct parked *pk)
 		parked_give(pk);
 		return;
 	}
-	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", c->c_bundle);
+	pidfile = scratch_printf("%s/init.pid", c->c_bundle);
 	args[n++] = "create";
 	args[n++] = "--bundle";
 	args[n++] = c->c_bundle;
@@ -962,9 +964,9 @@ proc_start_runc(struct proc *p, struct parked *pk)
 	args[n] = NULL;
 	io_child_fds(p->p_io, fds);
 	reaper_hold();
-	if (proc_runc(p, pk, 0, args, fds, pk->pk_timeout_ms, &st) < 0) {
+	if (proc_runc(p, pk, 0, args, fds, pk->pk_timeout_ms, st) < 0) {
 		reaper_release();
-		create_failed(p, pk, &st);
+		create_failed(p, pk, st);
 	}
 }
 
@@ -973,33 +975,33 @@ create_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static char path[NS_PATH_MAX], msg[512];
-	static struct status st;
+	char *path, *msg = scratch_alloc(512);
+	struct status *st = &proc_st;
 	pid_t pid = 0;
 	int e;
 
 	reaper_release();
 	if (status != 0) {
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime create failed", c->c_ro.ro_log, status, out,
 		    len);
-		st.st_code = GRPC_UNKNOWN;
-		create_failed(p, pk, &st);
+		st->st_code = GRPC_UNKNOWN;
+		create_failed(p, pk, st);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/init.pid", c->c_bundle);
+	path = scratch_printf("%s/init.pid", c->c_bundle);
 	e = read_pidfile(path, &pid);
 	if (e == 0)
-		e = io_start(p->p_io, msg, sizeof(msg));
+		e = io_start(p->p_io, msg, 512);
 	else
-		snprintf(msg, sizeof(msg), "read init.pid: %s", strerror(-e));
+		snprintf(msg, 512, "read init.pid: %s", strerror(-e));
 	if (e < 0) {
-		status_set(&st, GRPC_UNKNOWN, "%s", msg);
+		status_set(st, GRPC_UNKNOWN, "%s", msg);
 		/* runc made a container: take it down again. */
 		proc_runc(p, NULL, OP_KILLALL,
 		    (const char *[]){ "delete", "--force", c->c_id, NULL },
 		    NULL, 0, NULL);
-		create_failed(p, pk, &st);
+		create_failed(p, pk, st);
 		return;
 	}
 	/* The claim may find an exit that came first. */
@@ -1024,7 +1026,7 @@ proc_io_ready(handle_t owner, int err, const char *msg)
 {
 	struct proc *p = pool_get(&proc_pool, owner);
 	struct parked *pk;
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (p == NULL)
 		return;
@@ -1033,12 +1035,12 @@ proc_io_ready(handle_t owner, int err, const char *msg)
 	if (pk == NULL)
 		return;
 	if (err < 0) {
-		status_set(&st, GRPC_UNKNOWN, "%s", msg);
+		status_set(st, GRPC_UNKNOWN, "%s", msg);
 		if (p->p_init) {
-			create_failed(p, pk, &st);
+			create_failed(p, pk, st);
 		} else {
 			proc_step(p, EV_FAIL, NULL);
-			task_reply_error(pk->pk_ref, &st);
+			task_reply_error(pk->pk_ref, st);
 			parked_give(pk);
 		}
 		return;
@@ -1108,12 +1110,12 @@ static void
 exec_spawn(struct proc *p, struct parked *pk)
 {
 	struct ctr *c = ctr_of(p);
-	static char pidfile[NS_PATH_MAX];
+	char *pidfile;
 	const char *args[12];
-	static struct status st;
+	struct status *st = &proc_st;
 	int fds[3], n = 0;
 
-	snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", c->c_bundle,
+	pidfile = scratch_printf("%s/%s.pid", c->c_bundle,
 	    p->p_eid);
 	args[n++] = "exec";
 	args[n++] = "--process";
@@ -1129,9 +1131,9 @@ exec_spawn(struct proc *p, struct parked *pk)
 	args[n] = NULL;
 	io_child_fds(p->p_io, fds);
 	reaper_hold();
-	if (proc_runc(p, pk, 0, args, fds, pk->pk_timeout_ms, &st) < 0) {
+	if (proc_runc(p, pk, 0, args, fds, pk->pk_timeout_ms, st) < 0) {
 		reaper_release();
-		exec_failed(p, pk, &st);
+		exec_failed(p, pk, st);
 	}
 }
 
@@ -1140,33 +1142,33 @@ exec_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static char path[NS_PATH_MAX], msg[512];
-	static struct status st;
+	char *path, *msg = scratch_alloc(512);
+	struct status *st = &proc_st;
 	pid_t pid = 0;
 	int e;
 
 	if (status != 0) {
 		reaper_release();
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime exec failed", c->c_ro.ro_log, status, out,
 		    len);
-		st.st_code = GRPC_UNKNOWN;
-		exec_failed(p, pk, &st);
+		st->st_code = GRPC_UNKNOWN;
+		exec_failed(p, pk, st);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s.pid", c->c_bundle, p->p_eid);
+	path = scratch_printf("%s/%s.pid", c->c_bundle, p->p_eid);
 	e = read_pidfile(path, &pid);
 	if (e < 0)
-		snprintf(msg, sizeof(msg), "failed to retrieve OCI runtime "
+		snprintf(msg, 512, "failed to retrieve OCI runtime "
 		    "exec pid: %s", strerror(-e));
 	else
-		e = io_start(p->p_io, msg, sizeof(msg));
+		e = io_start(p->p_io, msg, 512);
 	if (e < 0) {
 		reaper_release();
 		if (pid > 0)
 			kill(pid, SIGKILL);
-		status_set(&st, GRPC_UNKNOWN, "%s", msg);
-		exec_failed(p, pk, &st);
+		status_set(st, GRPC_UNKNOWN, "%s", msg);
+		exec_failed(p, pk, st);
 		return;
 	}
 	proc_set_pid(p, pid);
@@ -1186,7 +1188,7 @@ proc_start(const char *id, const char *exec_id, struct ttrpc_ref ref,
     int64_t timeout_ms, struct status *st)
 {
 	struct proc *p = proc_lookup(id, exec_id, st);
-	static char pidfile[NS_PATH_MAX], work[NS_PATH_MAX];
+	char *pidfile, *work;
 	const char *args[24];
 	struct parked *pk;
 	struct ctr *c;
@@ -1213,11 +1215,11 @@ proc_start(const char *id, const char *exec_id, struct ttrpc_ref ref,
 			goto out_fail;
 		return PROC_PARKED;
 	}
-	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", c->c_bundle);
+	pidfile = scratch_printf("%s/init.pid", c->c_bundle);
 	if (*c->c_criu_work)
-		snprintf(work, sizeof(work), "%s", c->c_criu_work);
+		work = scratch_printf("%s", c->c_criu_work);
 	else
-		snprintf(work, sizeof(work), "%s/work", c->c_bundle);
+		work = scratch_printf("%s/work", c->c_bundle);
 	args[n++] = "restore";
 	args[n++] = "--image-path";
 	args[n++] = c->c_checkpoint;
@@ -1277,15 +1279,15 @@ start_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (status != 0) {
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime start failed", c->c_ro.ro_log, status, out,
 		    len);
-		st.st_code = GRPC_UNKNOWN;
+		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 	} else {
 		proc_step(p, EV_OK, NULL);
@@ -1304,33 +1306,33 @@ restore_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static char path[NS_PATH_MAX], msg[512];
-	static struct status st;
+	char *path, *msg = scratch_alloc(512);
+	struct status *st = &proc_st;
 	pid_t pid = 0;
 	int e;
 
 	if (status != 0) {
 		reaper_release();
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime restore failed", c->c_ro.ro_log, status, out,
 		    len);
-		st.st_code = GRPC_UNKNOWN;
+		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/init.pid", c->c_bundle);
+	path = scratch_printf("%s/init.pid", c->c_bundle);
 	e = read_pidfile(path, &pid);
 	if (e == 0)
-		e = io_start(p->p_io, msg, sizeof(msg));
+		e = io_start(p->p_io, msg, 512);
 	else
-		snprintf(msg, sizeof(msg), "read init.pid: %s", strerror(-e));
+		snprintf(msg, 512, "read init.pid: %s", strerror(-e));
 	if (e < 0) {
 		reaper_release();
-		status_set(&st, GRPC_UNKNOWN, "%s", msg);
+		status_set(st, GRPC_UNKNOWN, "%s", msg);
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
@@ -1428,7 +1430,7 @@ proc_exec(const struct proc_exec *px, struct status *st)
 {
 	struct ctr *c = ctr_find(px->px_id, false);
 	struct proc *init, *p;
-	static char path[NS_PATH_MAX], msg[512];
+	char *path, *msg = scratch_alloc(512);
 	handle_t h;
 
 	if (c == NULL)
@@ -1454,7 +1456,7 @@ proc_exec(const struct proc_exec *px, struct status *st)
 	p->p_terminal = px->px_terminal;
 	exit_zero(&p->p_exit);
 	snprintf(p->p_eid, sizeof(p->p_eid), "%s", px->px_exec_id);
-	snprintf(path, sizeof(path), "%s/.nanoshim-exec-%s.json", c->c_bundle,
+	path = scratch_printf("%s/.nanoshim-exec-%s.json", c->c_bundle,
 	    px->px_exec_id);
 	p->p_stdin = str_put(p->p_str, sizeof(p->p_str), &p->p_strlen,
 	    px->px_stdin);
@@ -1471,7 +1473,7 @@ proc_exec(const struct proc_exec *px, struct status *st)
 		    px->px_exec_id, NS_PROC_STR);
 	}
 	if (write_spec(p->p_spec, px->px_spec, px->px_spec_len,
-	    px->px_terminal, msg, sizeof(msg)) < 0) {
+	    px->px_terminal, msg, 512) < 0) {
 		p->p_spec = NULL;
 		pool_give(&proc_pool, h);
 		return status_set(st, GRPC_INVALID_ARGUMENT, "%s", msg);
@@ -1660,16 +1662,16 @@ static void
 delete_go(struct proc *p, struct parked *pk)
 {
 	struct ctr *c = ctr_of(p);
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (!p->p_init) {
 		proc_finish_delete(p, pk);
 		return;
 	}
 	if (proc_runc(p, pk, 0, (const char *[]){ "delete", c->c_id, NULL },
-	    NULL, 0, &st) < 0) {
+	    NULL, 0, st) < 0) {
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 	}
 }
@@ -1679,16 +1681,16 @@ delete_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (status != 0) {
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "failed to delete task", c->c_ro.ro_log, status, out, len);
 		/* Already gone is what we wanted. */
-		if (strstr(st.st_msg, "does not exist") == NULL) {
-			st.st_code = GRPC_UNKNOWN;
+		if (strstr(st->st_msg, "does not exist") == NULL) {
+			st->st_code = GRPC_UNKNOWN;
 			proc_step(p, EV_FAIL, NULL);
-			task_reply_error(pk->pk_ref, &st);
+			task_reply_error(pk->pk_ref, st);
 			parked_give(pk);
 			return;
 		}
@@ -1700,7 +1702,7 @@ static void
 proc_finish_delete(struct proc *p, struct parked *pk)
 {
 	struct ctr *c = ctr_of(p);
-	static char path[NS_PATH_MAX];
+	char *path;
 	struct proc_exit ex;
 	struct timespec now;
 	handle_t *link;
@@ -1727,7 +1729,7 @@ proc_finish_delete(struct proc *p, struct parked *pk)
 				proc_publish(e);
 		if (p->p_exited && !p->p_published)
 			proc_publish(p);
-		snprintf(path, sizeof(path), "%s/rootfs", c->c_bundle);
+		path = scratch_printf("%s/rootfs", c->c_bundle);
 		if (mount_unmount_all(path) < 0)
 			log_warn("unmount %s", path);
 		ex = p->p_exit;
@@ -1742,7 +1744,7 @@ proc_finish_delete(struct proc *p, struct parked *pk)
 	ex = p->p_exit;
 	task_reply_delete(pk->pk_ref, (uint32_t)p->p_pid, &ex);
 	parked_give(pk);
-	snprintf(path, sizeof(path), "%s/%s.pid", c->c_bundle, p->p_eid);
+	path = scratch_printf("%s/%s.pid", c->c_bundle, p->p_eid);
 	unlink(path);
 	for (link = &c->c_execs; *link; ) {
 		struct proc *e = pool_get(&proc_pool, *link);
@@ -1821,27 +1823,27 @@ kill_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	char msg[1024];
-	static struct status st;
+	char *msg = scratch_alloc(1024);
+	struct status *st = &proc_st;
 
 	if (status == 0) {
 		task_reply_empty(pk->pk_ref);
 		parked_give(pk);
 		return;
 	}
-	runc_error_text(msg, sizeof(msg), "runc", c->c_ro.ro_log, status, out,
+	runc_error_text(msg, 1024, "runc", c->c_ro.ro_log, status, out,
 	    len);
 	if (has_ci(msg, "os: process already finished") ||
 	    has_ci(msg, "container not running") ||
 	    has_ci(msg, "no such process"))
-		status_set(&st, GRPC_NOT_FOUND,
+		status_set(st, GRPC_NOT_FOUND,
 		    "process already finished: not found");
 	else if (has_ci(msg, "does not exist"))
-		status_set(&st, GRPC_NOT_FOUND, "no such container: not found");
+		status_set(st, GRPC_NOT_FOUND, "no such container: not found");
 	else
-		status_set(&st, GRPC_UNKNOWN, "unknown error after kill: %s",
+		status_set(st, GRPC_UNKNOWN, "unknown error after kill: %s",
 		    msg + 6);
-	task_reply_error(pk->pk_ref, &st);
+	task_reply_error(pk->pk_ref, st);
 	parked_give(pk);
 }
 
@@ -1876,15 +1878,15 @@ pause_done(struct proc *p, struct parked *pk, int status, const char *out,
 {
 	struct ctr *c = ctr_of(p);
 	bool resume = pk->pk_op == OP_RESUME;
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (status != 0) {
-		runc_error_text(st.st_msg, sizeof(st.st_msg), resume ?
+		runc_error_text(st->st_msg, sizeof(st->st_msg), resume ?
 		    "OCI runtime resume failed" : "OCI runtime pause failed",
 		    c->c_ro.ro_log, status, out, len);
-		st.st_code = GRPC_UNKNOWN;
+		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
@@ -1904,7 +1906,7 @@ proc_update(const char *id, const uint8_t *res, uint32_t len,
     struct ttrpc_ref ref, struct status *st)
 {
 	struct proc *p = proc_lookup(id, NULL, st);
-	static char path[NS_PATH_MAX];
+	char *path;
 	struct parked *pk;
 	struct ctr *c;
 	int fd;
@@ -1919,7 +1921,7 @@ proc_update(const char *id, const uint8_t *res, uint32_t len,
 		return -1;
 	pk->pk_seq = ++c->c_seq;
 	/* runc update reads the resources JSON from a file we name. */
-	snprintf(path, sizeof(path), "%s/.nanoshim-update-%u.json",
+	path = scratch_printf("%s/.nanoshim-update-%u.json",
 	    c->c_bundle, pk->pk_seq);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, res, len) != (ssize_t)len) {
@@ -1945,20 +1947,20 @@ update_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static char path[NS_PATH_MAX];
-	static struct status st;
+	char *path;
+	struct status *st = &proc_st;
 
-	snprintf(path, sizeof(path), "%s/.nanoshim-update-%u.json",
+	path = scratch_printf("%s/.nanoshim-update-%u.json",
 	    c->c_bundle, pk->pk_seq);
 	unlink(path);
 	if (status == 0) {
 		task_reply_empty(pk->pk_ref);
 	} else {
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime update failed", c->c_ro.ro_log, status, out,
 		    len);
-		st.st_code = GRPC_UNKNOWN;
-		task_reply_error(pk->pk_ref, &st);
+		st->st_code = GRPC_UNKNOWN;
+		task_reply_error(pk->pk_ref, st);
 	}
 	parked_give(pk);
 }
@@ -1971,24 +1973,23 @@ update_done(struct proc *p, struct parked *pk, int status, const char *out,
 static void
 rmtree_at(int dfd, const char *name, int depth)
 {
-	static char buf[8192];
+	size_t mark = scratch_mark();
+	char *buf = scratch_alloc(4096);
 	bool again = true;
 	int fd;
 
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return;
-	if (depth > 16)
-		return;
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT || depth > 16)
+		goto out;
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW);
 	if (fd < 0)
-		return;
+		goto out;
 	while (again) {
 		long n, off = 0;
 
 		again = false;
 		lseek(fd, 0, SEEK_SET);
-		n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		n = syscall(SYS_getdents64, fd, buf, 4096);
 		while (n > 0 && off < n) {
 			struct dent {
 				uint64_t ino;
@@ -2007,10 +2008,8 @@ rmtree_at(int dfd, const char *name, int depth)
 				continue;
 			}
 			if (errno == EISDIR || errno == EPERM) {
-				char sub[256];
-
-				snprintf(sub, sizeof(sub), "%s", d->name);
-				rmtree_at(fd, sub, depth + 1);
+				rmtree_at(fd, scratch_copy(d->name,
+				    strlen(d->name)), depth + 1);
 				again = true;
 				break;		/* buf was reused below */
 			}
@@ -2020,6 +2019,8 @@ rmtree_at(int dfd, const char *name, int depth)
 	}
 	close(fd);
 	unlinkat(dfd, name, AT_REMOVEDIR);
+out:
+	scratch_back(mark);
 }
 
 int
@@ -2027,7 +2028,7 @@ proc_checkpoint(const struct proc_checkpoint *pk_in, struct ttrpc_ref ref,
     struct status *st)
 {
 	struct proc *p = proc_lookup(pk_in->pk_id, NULL, st);
-	static char work[NS_PATH_MAX];
+	char *work;
 	const char *args[48];
 	struct parked *pk;
 	struct ctr *c;
@@ -2043,9 +2044,9 @@ proc_checkpoint(const struct proc_checkpoint *pk_in, struct ttrpc_ref ref,
 	if (pk == NULL)
 		return -1;
 	if (pk_in->pk_work_path && *pk_in->pk_work_path) {
-		snprintf(work, sizeof(work), "%s", pk_in->pk_work_path);
+		work = scratch_printf("%s", pk_in->pk_work_path);
 	} else {
-		snprintf(work, sizeof(work), "%s/work/criu-work",
+		work = scratch_printf("%s/work/criu-work",
 		    c->c_bundle);
 		pk->pk_seq = 1;		/* ours: removed afterwards */
 	}
@@ -2085,7 +2086,7 @@ proc_checkpoint(const struct proc_checkpoint *pk_in, struct ttrpc_ref ref,
 static void
 copy_file(const char *from, const char *to)
 {
-	static char buf[16384];
+	char *buf = scratch_alloc(16384);
 	int in, out;
 	ssize_t n;
 
@@ -2093,7 +2094,7 @@ copy_file(const char *from, const char *to)
 	if (in < 0)
 		return;
 	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+	while (out >= 0 && (n = read(in, buf, 16384)) > 0)
 		if (write(out, buf, (size_t)n) != n)
 			break;
 	if (out >= 0)
@@ -2106,26 +2107,26 @@ checkpoint_done(struct proc *p, struct parked *pk, int status,
     const char *out, size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static char work[NS_PATH_MAX], from[NS_PATH_MAX], to[NS_PATH_MAX];
-	static struct status st;
+	char *work, *from, *to;
+	struct status *st = &proc_st;
 	size_t k = 0;
 
-	snprintf(work, sizeof(work), "%s/work/criu-work", c->c_bundle);
+	work = scratch_printf("%s/work/criu-work", c->c_bundle);
 	if (status == 0) {
 		task_reply_empty(pk->pk_ref);
 	} else {
-		snprintf(from, sizeof(from), "%.4000s/dump.log", work);
-		snprintf(to, sizeof(to), "%.4000s/criu-dump.log",
+		from = scratch_printf("%.4000s/dump.log", work);
+		to = scratch_printf("%.4000s/criu-dump.log",
 		    c->c_bundle);
 		copy_file(from, to);
 		/* The first line of runc's output, as the Go shim shows. */
 		while (k < len && out[k] != '\n')
 			k++;
-		status_set(&st, GRPC_UNKNOWN, "%s did not terminate "
+		status_set(st, GRPC_UNKNOWN, "%s did not terminate "
 		    "successfully: exit status %d: %.*s path= %s",
 		    *c->c_ro.ro_bin ? c->c_ro.ro_bin : "runc", status, (int)k,
 		    out, to);
-		task_reply_error(pk->pk_ref, &st);
+		task_reply_error(pk->pk_ref, st);
 	}
 	if (pk->pk_seq == 1)
 		rmtree_at(AT_FDCWD, work, 0);
@@ -2157,15 +2158,15 @@ ps_done(struct proc *p, struct parked *pk, int status, const char *out,
     size_t len)
 {
 	struct ctr *c = ctr_of(p);
-	static struct status st;
+	struct status *st = &proc_st;
 
 	if (status == 0) {
 		task_reply_pids(pk->pk_ref, c->c_id, out, len);
 	} else {
-		runc_error_text(st.st_msg, sizeof(st.st_msg),
+		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "failed to get pids", c->c_ro.ro_log, status, out, len);
-		st.st_code = GRPC_UNKNOWN;
-		task_reply_error(pk->pk_ref, &st);
+		st->st_code = GRPC_UNKNOWN;
+		task_reply_error(pk->pk_ref, st);
 	}
 	parked_give(pk);
 }

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "pool.h"
 #include "reactor.h"
+#include "scratch.h"
 
 static int reactor_epfd = -1;
 static struct rfd reactor_sigfd;
@@ -247,6 +248,7 @@ reactor_fire_timers(void)
 		handle_t h = t->rt_h;
 
 		rtimer_cancel(t);
+		scratch_reset();
 		if (reactor_fns[handle_kind(h)])
 			reactor_fns[handle_kind(h)](h, REACTOR_TIMEOUT);
 	}
@@ -298,12 +300,16 @@ reactor_once(int timeout_ms)
 		handle_t h = evs[i].data.u64;
 		uint8_t k = handle_kind(h);
 
+		scratch_reset();
 		if (k < K_MAX && reactor_fns[k])
 			reactor_fns[k](h, evs[i].events);
 	}
 	reactor_fire_timers();
-	for (i = 0; i < reactor_nhooks; i++)
+	for (i = 0; i < reactor_nhooks; i++) {
+		scratch_reset();
 		reactor_hooks[i]();
+	}
+	scratch_reset();
 }
 
 int

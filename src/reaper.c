@@ -92,8 +92,12 @@ reaper_hold(void)
 void
 reaper_release(void)
 {
-	if (reaper_holds > 0 && --reaper_holds == 0) {
-		memset(reaper_kept, 0, sizeof(reaper_kept));
+	unsigned i;
+
+	/* Clear only what was used: the table's pages stay untouched. */
+	if (reaper_holds > 0 && --reaper_holds == 0 && reaper_nkept > 0) {
+		for (i = 0; i < NS_UNCLAIMED; i++)
+			reaper_kept[i].u_pid = 0;
 		reaper_nkept = 0;
 		reaper_next = 0;
 	}

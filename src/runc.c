@@ -25,6 +25,7 @@
 #include "log.h"
 #include "reactor.h"
 #include "runc.h"
+#include "scratch.h"
 
 #define RUNC_ARGBUF	(20u << 10)	/* a dozen paths of PATH_MAX */
 #define RUNC_ARGC	128u		/* checkpoint's repeated --empty-ns */
@@ -150,11 +151,11 @@ rc_build(struct rcall *rc, const struct runc_req *rq, char *err,
 	const char *const *a;
 	const char *bin;
 	int rc_err = 0;
-	static char path[NS_PATH_MAX];
+	char *path = scratch_alloc(NS_PATH_MAX);
 
 	bin = o ? (o->ro_bin && *o->ro_bin ? o->ro_bin : "runc") :
 	    rq->rq_args[0];
-	if (runc_lookpath(bin, path, sizeof(path)) < 0) {
+	if (runc_lookpath(bin, path, NS_PATH_MAX) < 0) {
 		snprintf(err, errlen,
 		    strchr(bin, '/') ? "exec: \"%s\": no such file or "
 		    "directory" : "exec: \"%s\": executable file not found "
@@ -420,7 +421,8 @@ runc_sweep(void)
 void
 runc_last_error(const char *log, char *dst, size_t cap)
 {
-	static char tail[16384];
+	size_t mark = scratch_mark();
+	char *tail = scratch_alloc(16384);
 	struct stat st;
 	off_t off;
 	ssize_t n;
@@ -430,17 +432,16 @@ runc_last_error(const char *log, char *dst, size_t cap)
 	dst[0] = '\0';
 	fd = open(log, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		goto out;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return;
+		goto out;
 	}
-	off = st.st_size > (off_t)sizeof(tail) - 1 ?
-	    st.st_size - (off_t)sizeof(tail) + 1 : 0;
-	n = pread(fd, tail, sizeof(tail) - 1, off);
+	off = st.st_size > 16383 ? st.st_size - 16383 : 0;
+	n = pread(fd, tail, 16383, off);
 	close(fd);
 	if (n <= 0)
-		return;
+		goto out;
 	tail[n] = '\0';
 	/* Walk lines from the end; the first one may be cut, skip it. */
 	p = tail + n;
@@ -459,9 +460,11 @@ runc_last_error(const char *log, char *dst, size_t cap)
 			continue;
 		v = json_get(line, end, "msg", NULL);
 		if (v && json_str(v, end, dst, cap) == 0)
-			return;
+			goto out;
 	}
 	dst[0] = '\0';
+out:
+	scratch_back(mark);
 }
 
 void

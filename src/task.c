@@ -23,6 +23,7 @@
 #include "mount.h"
 #include "pbs.h"
 #include "proc.h"
+#include "scratch.h"
 #include "status.h"
 #include "task.h"
 #include "ttrpc.h"
@@ -93,7 +94,7 @@ is_alnum(char c)
  * [A-Za-z0-9]+ joined by single '.', '_' or '-'.  So no '/', no "..".
  */
 static int
-valid_id(const char *what, const struct pbs *s, char *dst,
+valid_id(const char *what, const struct pbs *s, char **out,
     struct status *st)
 {
 	uint32_t i;
@@ -118,8 +119,7 @@ valid_id(const char *what, const struct pbs *s, char *dst,
 		    ": invalid argument", what, (int)s->len,
 		    (const char *)s->p);
 	}
-	memcpy(dst, s->p, s->len);
-	dst[s->len] = '\0';
+	*out = scratch_copy(s->p, s->len);
 	return 0;
 }
 
@@ -140,30 +140,32 @@ lookup_id(const struct pbs *s, char *dst)
 	dst[s->len] = '\0';
 }
 
+/* A string field as a C string in scratch, at most cap - 1 bytes. */
 static int
-copy_str(const char *what, const struct pbs *s, char *dst, size_t cap,
+copy_str(const char *what, const struct pbs *s, size_t cap, char **out,
     struct status *st)
 {
-	int e = pbs_copy(s, dst, cap);
-
-	if (e == -ENAMETOOLONG)
+	if (s->len >= cap)
 		return status_set(st, GRPC_INVALID_ARGUMENT, "%s is longer "
 		    "than %zu bytes: invalid argument", what, cap - 1);
-	if (e < 0)
+	if (s->len && memchr(s->p, '\0', s->len))
 		return status_set(st, GRPC_INVALID_ARGUMENT, "%s holds a NUL "
 		    "byte: invalid argument", what);
+	*out = scratch_copy(s->p, s->len);
 	return 0;
 }
 
 /* An absolute path without ".." components (bundle, checkpoint dirs). */
 static int
-copy_path(const char *what, const struct pbs *s, char *dst, size_t cap,
-    bool may_be_empty, struct status *st)
+copy_path(const char *what, const struct pbs *s, size_t cap,
+    bool may_be_empty, char **out, struct status *st)
 {
 	const char *p;
+	char *dst;
 
-	if (copy_str(what, s, dst, cap, st) < 0)
+	if (copy_str(what, s, cap, out, st) < 0)
 		return -1;
+	dst = *out;
 	if (*dst == '\0' && may_be_empty)
 		return 0;
 	if (*dst != '/')
@@ -270,25 +272,23 @@ static int
 create_mounts(const containerd_task_v2_CreateTaskRequest *r,
     const char *bundle, bool *mounted, struct status *st)
 {
-	static char rootfs[NS_PATH_MAX], type[256], src[NS_PATH_MAX],
-	    tgt[NS_PATH_MAX], opts[4 * NS_PATH_MAX];
-	static const char *optv[TASK_MOUNT_OPTS];
+	const char **optv = scratch_alloc(TASK_MOUNT_OPTS * sizeof(*optv));
+	char *rootfs, *type, *src, *tgt, *err = scratch_alloc(768);
 	containerd_types_Mount m;
 	struct pbs_iter it = { 0 }, oit;
 	const uint8_t *p;
 	uint32_t len;
-	char err[768];
 
 	*mounted = false;
 	if (r->rootfs.n == 0)
 		return 0;
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
+	rootfs = scratch_printf("%s/rootfs", bundle);
 	if (mkdir(rootfs, 0711) < 0 && errno != EEXIST)
 		return status_errno(st, -errno, "mkdir %s", rootfs);
 	while (pbs_next(&r->rootfs, &it, &p, &len)) {
+		size_t mark = scratch_mark();
 		const uint8_t *op;
 		uint32_t olen, n = 0;
-		size_t used = 0;
 		const char *derr;
 
 		if (pbs_decode(containerd_types_Mount_fields, &m, p, len,
@@ -297,30 +297,29 @@ create_mounts(const containerd_task_v2_CreateTaskRequest *r,
 			    derr);
 			goto undo;
 		}
-		if (copy_str("mount type", &m.type, type, sizeof(type), st) ||
-		    copy_str("mount source", &m.source, src, sizeof(src), st) ||
-		    copy_str("mount target", &m.target, tgt, sizeof(tgt), st))
+		if (copy_str("mount type", &m.type, 256, &type, st) ||
+		    copy_str("mount source", &m.source, NS_PATH_MAX, &src,
+		    st) ||
+		    copy_str("mount target", &m.target, NS_PATH_MAX, &tgt, st))
 			goto undo;
 		memset(&oit, 0, sizeof(oit));
 		while (pbs_next(&m.options, &oit, &op, &olen)) {
-			if (n == TASK_MOUNT_OPTS || used + olen + 1 >
-			    sizeof(opts) || memchr(op, '\0', olen)) {
+			if (n == TASK_MOUNT_OPTS || olen >= 4 * NS_PATH_MAX ||
+			    memchr(op, '\0', olen)) {
 				status_set(st, GRPC_INVALID_ARGUMENT, "mount "
-				    "options of %s: more than %u or %zu bytes",
-				    src, TASK_MOUNT_OPTS, sizeof(opts));
+				    "options of %s: more than %u, or one over "
+				    "%u bytes", src, TASK_MOUNT_OPTS,
+				    4 * NS_PATH_MAX);
 				goto undo;
 			}
-			memcpy(opts + used, op, olen);
-			opts[used + olen] = '\0';
-			optv[n++] = opts + used;
-			used += olen + 1;
+			optv[n++] = scratch_copy(op, olen);
 		}
-		if (mount_one(rootfs, type, src, tgt, optv, n, err,
-		    sizeof(err)) < 0) {
+		if (mount_one(rootfs, type, src, tgt, optv, n, err, 768) < 0) {
 			status_set(st, GRPC_UNKNOWN, "%s", err);
 			goto undo;
 		}
 		*mounted = true;
+		scratch_back(mark);
 	}
 	return 0;
 undo:
@@ -332,10 +331,8 @@ undo:
 static void
 task_create(const struct ttrpc_call *call)
 {
-	static char id[NS_ID_MAX + 1], bundle[NS_PATH_MAX], sin[NS_PATH_MAX],
-	    sout[NS_PATH_MAX], serr[NS_PATH_MAX], cp[NS_PATH_MAX],
-	    pcp[NS_PATH_MAX], bin[NS_PATH_MAX], root[NS_PATH_MAX],
-	    criu[NS_PATH_MAX], criuw[NS_PATH_MAX], rootfs[NS_PATH_MAX];
+	char *id, *bundle, *sin, *sout, *serr, *cp, *pcp, *bin, *root, *criu,
+	    *criuw;
 	static containerd_runc_v1_Options o;
 	static containerd_events_TaskCreate ev;
 	containerd_task_v2_CreateTaskRequest *r = &task_req.create;
@@ -346,22 +343,22 @@ task_create(const struct ttrpc_call *call)
 
 	if (!decode(call, containerd_task_v2_CreateTaskRequest_fields, r))
 		return;
-	if (valid_id("container id", &r->id, id, st) < 0 ||
-	    copy_path("bundle", &r->bundle, bundle, sizeof(bundle), false,
+	if (valid_id("container id", &r->id, &id, st) < 0 ||
+	    copy_path("bundle", &r->bundle, NS_PATH_MAX, false, &bundle,
 	    st) < 0 ||
-	    copy_str("stdin", &r->stdin, sin, sizeof(sin), st) < 0 ||
-	    copy_str("stdout", &r->stdout, sout, sizeof(sout), st) < 0 ||
-	    copy_str("stderr", &r->stderr, serr, sizeof(serr), st) < 0 ||
-	    copy_path("checkpoint", &r->checkpoint, cp, sizeof(cp), true,
+	    copy_str("stdin", &r->stdin, NS_PATH_MAX, &sin, st) < 0 ||
+	    copy_str("stdout", &r->stdout, NS_PATH_MAX, &sout, st) < 0 ||
+	    copy_str("stderr", &r->stderr, NS_PATH_MAX, &serr, st) < 0 ||
+	    copy_path("checkpoint", &r->checkpoint, NS_PATH_MAX, true, &cp,
 	    st) < 0 ||
-	    copy_path("parent checkpoint", &r->parent_checkpoint, pcp,
-	    sizeof(pcp), true, st) < 0 ||
+	    copy_path("parent checkpoint", &r->parent_checkpoint,
+	    NS_PATH_MAX, true, &pcp, st) < 0 ||
 	    create_options(r, &o, st) < 0 ||
-	    copy_str("binary_name", &o.binary_name, bin, sizeof(bin), st) ||
-	    copy_path("root", &o.root, root, sizeof(root), true, st) ||
-	    copy_str("criu_path", &o.criu_path, criu, sizeof(criu), st) ||
-	    copy_path("criu_work_path", &o.criu_work_path, criuw,
-	    sizeof(criuw), true, st)) {
+	    copy_str("binary_name", &o.binary_name, NS_PATH_MAX, &bin, st) ||
+	    copy_path("root", &o.root, NS_PATH_MAX, true, &root, st) ||
+	    copy_str("criu_path", &o.criu_path, NS_PATH_MAX, &criu, st) ||
+	    copy_path("criu_work_path", &o.criu_work_path, NS_PATH_MAX, true,
+	    &criuw, st)) {
 		reply_status(call->tc_ref, st);
 		return;
 	}
@@ -417,10 +414,8 @@ task_create(const struct ttrpc_call *call)
 	if (proc_create(&pc, call->tc_ref, st) < 0) {
 		if (ticket > 0)
 			events_cancel(ticket);
-		if (mounted) {
-			snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
-			mount_unmount_all(rootfs);
-		}
+		if (mounted)
+			mount_unmount_all(scratch_printf("%s/rootfs", bundle));
 		reply_status(call->tc_ref, st);
 		return;
 	}
@@ -458,7 +453,7 @@ task_delete(const struct ttrpc_call *call)
 static void
 task_exec(const struct ttrpc_call *call)
 {
-	static char sin[NS_PATH_MAX], sout[NS_PATH_MAX], serr[NS_PATH_MAX];
+	char *sin, *sout, *serr, *eid;
 	containerd_task_v2_ExecProcessRequest *r = &task_req.exec;
 	struct status *st = &task_st;
 	struct proc_exec px;
@@ -466,16 +461,16 @@ task_exec(const struct ttrpc_call *call)
 	if (!decode(call, containerd_task_v2_ExecProcessRequest_fields, r))
 		return;
 	lookup_id(&r->id, task_id);
-	if (valid_id("exec id", &r->exec_id, task_eid, st) < 0 ||
-	    copy_str("stdin", &r->stdin, sin, sizeof(sin), st) < 0 ||
-	    copy_str("stdout", &r->stdout, sout, sizeof(sout), st) < 0 ||
-	    copy_str("stderr", &r->stderr, serr, sizeof(serr), st) < 0) {
+	if (valid_id("exec id", &r->exec_id, &eid, st) < 0 ||
+	    copy_str("stdin", &r->stdin, NS_PATH_MAX, &sin, st) < 0 ||
+	    copy_str("stdout", &r->stdout, NS_PATH_MAX, &sout, st) < 0 ||
+	    copy_str("stderr", &r->stderr, NS_PATH_MAX, &serr, st) < 0) {
 		reply_status(call->tc_ref, st);
 		return;
 	}
 	memset(&px, 0, sizeof(px));
 	px.px_id = task_id;
-	px.px_exec_id = task_eid;
+	px.px_exec_id = eid;
 	px.px_stdin = sin;
 	px.px_stdout = sout;
 	px.px_stderr = serr;
@@ -610,8 +605,7 @@ task_update(const struct ttrpc_call *call)
 static void
 task_checkpoint(const struct ttrpc_call *call)
 {
-	static char path[NS_PATH_MAX], mode[64], img[NS_PATH_MAX],
-	    work[NS_PATH_MAX], ns[16][64];
+	char *path, *mode, *img, *work;
 	static containerd_runc_v1_CheckpointOptions o;
 	containerd_task_v2_CheckpointTaskRequest *r = &task_req.checkpoint;
 	struct status *st = &task_st;
@@ -634,25 +628,22 @@ task_checkpoint(const struct ttrpc_call *call)
 		    "options: %s", err);
 		goto fail;
 	}
-	if (copy_path("checkpoint path", &r->path, path, sizeof(path), true,
+	if (copy_path("checkpoint path", &r->path, NS_PATH_MAX, true, &path,
 	    st) < 0 ||
-	    copy_str("cgroups mode", &o.cgroups_mode, mode, sizeof(mode),
+	    copy_str("cgroups mode", &o.cgroups_mode, 64, &mode, st) < 0 ||
+	    copy_path("image path", &o.image_path, NS_PATH_MAX, true, &img,
 	    st) < 0 ||
-	    copy_path("image path", &o.image_path, img, sizeof(img), true,
-	    st) < 0 ||
-	    copy_path("work path", &o.work_path, work, sizeof(work), true,
+	    copy_path("work path", &o.work_path, NS_PATH_MAX, true, &work,
 	    st) < 0)
 		goto fail;
 	while (pbs_next(&o.empty_namespaces, &it, &p, &len)) {
-		if (pk.pk_nempty_ns == 16 || len >= sizeof(ns[0])) {
+		if (pk.pk_nempty_ns == 16 || len >= 64 ||
+		    memchr(p, '\0', len)) {
 			status_set(st, GRPC_INVALID_ARGUMENT, "too many or too "
 			    "long empty namespaces (16 of 63 bytes)");
 			goto fail;
 		}
-		memcpy(ns[pk.pk_nempty_ns], p, len);
-		ns[pk.pk_nempty_ns][len] = '\0';
-		pk.pk_empty_ns[pk.pk_nempty_ns] = ns[pk.pk_nempty_ns];
-		pk.pk_nempty_ns++;
+		pk.pk_empty_ns[pk.pk_nempty_ns++] = scratch_copy(p, len);
 	}
 	pk.pk_id = task_id;
 	pk.pk_path = path;
@@ -691,7 +682,7 @@ task_wait(const struct ttrpc_call *call)
 static void
 task_stats(const struct ttrpc_call *call)
 {
-	static uint8_t buf[NS_REPLY_MAX];
+	uint8_t *buf = scratch_alloc(NS_REPLY_MAX);
 	containerd_task_v2_StatsRequest *r = &task_req.stats;
 	containerd_task_v2_StatsResponse *o = &task_rsp.stats;
 	const struct cgroup_ref *cg;
@@ -716,10 +707,11 @@ task_stats(const struct ttrpc_call *call)
 		    "cgroup does not exist: not found");
 		return;
 	}
-	if (pbs_encode(fields, msg, buf, sizeof(buf), &len, &err) < 0) {
+	if (pbs_encode(fields, msg, buf, NS_REPLY_MAX, &len, &err) < 0) {
 		ttrpc_reply_status(call->tc_ref, GRPC_INTERNAL, err);
 		return;
 	}
+	scratch_trim(buf, len);
 	memset(o, 0, sizeof(*o));
 	o->has_stats = true;
 	pbs_setstr(&o->stats.type_url, url);
@@ -855,7 +847,6 @@ void
 task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
     size_t len)
 {
-	static uint8_t details[1024][NS_ID_MAX + 8];
 	containerd_task_v2_PidsResponse *o = &task_rsp.pids;
 	const size_t max = sizeof(o->processes) / sizeof(o->processes[0]);
 	const char *end = json + len, *it = NULL, *v;
@@ -879,17 +870,18 @@ task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
 		memset(pi, 0, sizeof(*pi));
 		pi->pid = (uint32_t)pid;
 		eid = proc_exec_of_pid(id, (uint32_t)pid);
-		if (eid && o->processes_count < 1024) {
+		if (eid) {
+			uint8_t *det = scratch_alloc(NS_ID_MAX + 8);
+
 			memset(&d, 0, sizeof(d));
 			pbs_setstr(&d.exec_id, eid);
 			if (pbs_encode(containerd_runc_v1_ProcessDetails_fields,
-			    &d, details[o->processes_count],
-			    sizeof(details[0]), &n, NULL) == 0) {
+			    &d, det, NS_ID_MAX + 8, &n, NULL) == 0) {
+				scratch_trim(det, n);
 				pi->has_info = true;
 				pbs_setstr(&pi->info.type_url,
 				    "containerd.runc.v1.ProcessDetails");
-				pbs_set(&pi->info.value,
-				    details[o->processes_count], n);
+				pbs_set(&pi->info.value, det, n);
 			}
 		}
 		o->processes_count++;

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "pbs.h"
 #include "reactor.h"
+#include "scratch.h"
 #include "status.h"
 #include "ttrpc.h"
 #include "ttrpc.pb.h"
@@ -464,7 +465,7 @@ conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
     uint32_t len)
 {
 	static ttrpc_Request req;
-	static char service[256], method[256];
+	char *service = scratch_alloc(256), *method = scratch_alloc(256);
 	struct ttrpc_call call;
 	const char *err = NULL;
 	unsigned i;
@@ -494,8 +495,8 @@ conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
 		    "unmarshal request error: %s", err);
 		return;
 	}
-	slice_name(&req.service, service, sizeof(service));
-	slice_name(&req.method, method, sizeof(method));
+	slice_name(&req.service, service, 256);
+	slice_name(&req.method, method, 256);
 	for (i = 0; i < ttrpc_nservices; i++)
 		if (strcmp(ttrpc_services[i].sv_name, service) == 0)
 			break;
@@ -607,7 +608,7 @@ conn_pump(struct conn *c)
 static void
 conn_read(struct conn *c)
 {
-	static uint8_t sink[4096];
+	uint8_t *sink = NULL;
 	unsigned budget = 16;
 	ssize_t n;
 
@@ -619,8 +620,10 @@ conn_read(struct conn *c)
 			    c->c_len - c->c_got);
 			break;
 		case C_DRAIN:
-			n = read(c->c_rfd.rf_fd, sink, c->c_len <
-			    sizeof(sink) ? c->c_len : sizeof(sink));
+			if (sink == NULL)
+				sink = scratch_alloc(4096);
+			n = read(c->c_rfd.rf_fd, sink, c->c_len < 4096 ?
+			    c->c_len : 4096);
 			break;
 		default:
 			if (c->c_ilen == NS_CONN_INBUF || !conn_can_take(c))

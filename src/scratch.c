@@ -1,0 +1,128 @@
+/*
+ * scratch - see scratch.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pool.h"
+#include "scratch.h"
+
+/*
+ * The largest single callback need is Create: a dozen paths of up to
+ * PATH_MAX plus the mount options of one mount (16 KiB).  256 KiB leaves
+ * a wide margin; untouched pages cost nothing.
+ */
+#define SCRATCH_SIZE	(256u << 10)
+/* Pages kept after a big callback; the rest go back to the kernel. */
+#define SCRATCH_KEEP	(8u << 10)
+
+static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
+static size_t scratch_top, scratch_hwm, scratch_max;
+static size_t scratch_last, scratch_last_hwm;	/* for scratch_trim */
+
+void
+scratch_reset(void)
+{
+	if (scratch_hwm > scratch_max)
+		scratch_max = scratch_hwm;
+	if (scratch_hwm > SCRATCH_KEEP)
+		region_release(scratch_mem + SCRATCH_KEEP,
+		    scratch_hwm - SCRATCH_KEEP);
+	scratch_top = 0;
+	scratch_hwm = 0;
+}
+
+void *
+scratch_alloc(size_t n)
+{
+	size_t at = (scratch_top + 7) & ~(size_t)7;
+	void *p;
+
+	if (n > SCRATCH_SIZE || at > SCRATCH_SIZE - n) {
+		log_error("scratch arena exhausted (%zu of %u bytes in use, "
+		    "%zu asked): a sizing bug", scratch_top, SCRATCH_SIZE, n);
+		abort();
+	}
+	p = scratch_mem + at;
+	scratch_last = at;
+	scratch_last_hwm = scratch_hwm;
+	scratch_top = at + n;
+	if (scratch_top > scratch_hwm)
+		scratch_hwm = scratch_top;
+	return p;
+}
+
+void
+scratch_trim(void *p, size_t used)
+{
+	size_t at = (size_t)((char *)p - scratch_mem);
+
+	/* Only the latest allocation can shrink. */
+	if (at != scratch_last || at + used > scratch_top)
+		return;
+	scratch_top = at + used;
+	scratch_hwm = scratch_last_hwm > scratch_top ? scratch_last_hwm :
+	    scratch_top;
+	if (scratch_hwm > scratch_max)
+		scratch_max = scratch_hwm;
+}
+
+char *
+scratch_printf(const char *fmt, ...)
+{
+	size_t room = SCRATCH_SIZE - ((scratch_top + 7) & ~(size_t)7);
+	va_list ap;
+	char *p;
+	int n;
+
+	/* Format into all that is left, then keep only what it took. */
+	p = scratch_alloc(room > 0 ? room : 1);
+	va_start(ap, fmt);
+	n = vsnprintf(p, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room) {
+		log_error("scratch arena exhausted formatting \"%s\"", fmt);
+		abort();
+	}
+	scratch_trim(p, (size_t)n + 1);
+	return p;
+}
+
+char *
+scratch_copy(const void *src, size_t n)
+{
+	char *p = scratch_alloc(n + 1);
+
+	if (n)
+		memcpy(p, src, n);
+	p[n] = '\0';
+	return p;
+}
+
+size_t
+scratch_mark(void)
+{
+	return scratch_top;
+}
+
+void
+scratch_back(size_t mark)
+{
+	if (mark <= scratch_top)
+		scratch_top = mark;
+}
+
+size_t
+scratch_used(void)
+{
+	return scratch_top;
+}
+
+size_t
+scratch_peak(void)
+{
+	return scratch_max;
+}

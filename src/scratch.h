@@ -1,0 +1,38 @@
+/*
+ * scratch - room for short-lived strings and buffers, packed.
+ *
+ * Owns: one static arena handed out by bumping a pointer, emptied by the
+ * reactor before every callback (event, timer, sweep hook).  Whatever a
+ * callback builds there (paths, a file's contents, a formatted message)
+ * is valid until the callback returns; anything kept longer is copied
+ * into its owner's slot.  Strings sit next to each other, so a callback
+ * that builds ten paths touches one page, not ten buffers' worth; after a
+ * callback that needed a lot, the pages past the first few are given back.
+ *
+ * Running out is a sizing bug (every use is bounded by inputs that are
+ * checked where they come in): it is logged and the shim aborts.
+ */
+#ifndef NS_SCRATCH_H
+#define NS_SCRATCH_H
+
+#include <stddef.h>
+
+/* The reactor's call: everything handed out so far is dead. */
+void scratch_reset(void);
+/* n bytes, 8-aligned, not zeroed. */
+void *scratch_alloc(size_t n);
+/* Give back the end of the last allocation: it now ends at p + used. */
+void scratch_trim(void *p, size_t used);
+/* A formatted string of exactly its length. */
+char *scratch_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* A NUL-terminated copy of n bytes. */
+char *scratch_copy(const void *p, size_t n);
+/* Give back everything allocated since mark (for loops and the log). */
+size_t scratch_mark(void);
+void scratch_back(size_t mark);
+/* Bytes in use now, and the most ever used by one callback. */
+size_t scratch_used(void);
+size_t scratch_peak(void);
+
+#endif
