@@ -9,7 +9,11 @@
 #  2. Straight to the shim socket (bench/exec_rpc.py, tools/ttrpc.py as a
 #     library): Exec -> Wait (parked) -> Start -> Wait returns -> Delete,
 #     R cycles per shim with null IO; the shim and runc are all that is
-#     measured.
+#     measured.  Also per call (Exec, Start, Wait, Delete).
+#     Interleaved with them, the floor both shims share: runc alone, as
+#     they run it (`runc exec --detach`, then reap the process); the
+#     ttrpc time minus the floor is each shim's own share.
+# Also the shims' RSS before and after all the execs.
 # Prints median and p90 per shim and the ratio nanoshim/Go (< 1: faster).
 #
 # Environment: NANOSHIM, GO_SHIM, WARMUP (default 5), BENCH_KV.
@@ -79,7 +83,8 @@ say "exec: ttrpc Exec/Wait/Start/Delete, $R cycles per shim ..." >&2
 addr_nano=$(cat "$BUNDLES/ex-nano/address") || die "no address file for ex-nano"
 addr_go=$(cat "$BUNDLES/ex-go/address") || die "no address file for ex-go"
 "$PY" "$BENCH_LIB_DIR/exec_rpc.py" --ns "$NS" --cycles "$R" --warmup "$WARMUP" \
-	"nano=$addr_nano=ex-nano" "go=$addr_go=ex-go" >"$D/rpc.out" ||
+	"nano=$addr_nano=ex-nano" "go=$addr_go=ex-go" \
+	"runc=runc:$RUNC_STATE/$NS=ex-nano" >"$D/rpc.out" ||
 	die "exec_rpc.py failed"
 kv_of() { # <name> <key>
 	awk -v n="$1" -v k="$2" '$1 == n { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$D/rpc.out"
@@ -88,6 +93,8 @@ rnmed=$(kv_of nano median_us)
 rnp90=$(kv_of nano p90_us)
 rgmed=$(kv_of go median_us)
 rgp90=$(kv_of go p90_us)
+rcmed=$(kv_of runc median_us)
+rcp90=$(kv_of runc p90_us)
 { [ -n "$rnmed" ] && [ -n "$rgmed" ]; } || die "exec_rpc.py printed no result"
 
 for k in nano go; do
@@ -105,6 +112,11 @@ printf '%-34s %9s %9s %9s %9s %9s\n' "ctr task exec ... true" \
 	"$(ms "$cnmed")" "$(ms "$cnp90")" "$(ms "$cgmed")" "$(ms "$cgp90")" "$(ratio "$cnmed" "$cgmed")"
 printf '%-34s %9s %9s %9s %9s %9s\n' "ttrpc Exec+Wait+Start+Delete" \
 	"$(ms "$rnmed")" "$(ms "$rnp90")" "$(ms "$rgmed")" "$(ms "$rgp90")" "$(ratio "$rnmed" "$rgmed")"
+printf '%-34s %9s %9s\n' "runc exec alone, no shim (floor)" "$(ms "$rcmed")" "$(ms "$rcp90")"
+ovn=$((${rnmed%.*} - ${rcmed%.*}))
+ovg=$((${rgmed%.*} - ${rcmed%.*}))
+printf '%-34s %9s %9s %9s %9s %9s\n' "shim's own share (ttrpc - floor)" \
+	"$(ms "$ovn")" "" "$(ms "$ovg")" "" "$(ratio "$ovn" "$ovg")"
 say ""
 say "per call, ttrpc (median ms)        nanoshim   Go shim   nano/Go"
 for ph in exec start wait delete; do
@@ -124,7 +136,10 @@ bench_kv "exec_runs=$R" \
 	"exec_ctr_ratio_nano_over_go=$(ratio "$cnmed" "$cgmed")" \
 	"exec_rpc_nano_median_ms=$(ms "$rnmed")" "exec_rpc_go_median_ms=$(ms "$rgmed")" \
 	"exec_rpc_nano_p90_ms=$(ms "$rnp90")" "exec_rpc_go_p90_ms=$(ms "$rgp90")" \
-	"exec_rpc_ratio_nano_over_go=$(ratio "$rnmed" "$rgmed")"
+	"exec_rpc_ratio_nano_over_go=$(ratio "$rnmed" "$rgmed")" \
+	"exec_runc_alone_median_ms=$(ms "$rcmed")" "exec_runc_alone_p90_ms=$(ms "$rcp90")" \
+	"exec_overhead_nano_ms=$(ms "$ovn")" "exec_overhead_go_ms=$(ms "$ovg")" \
+	"exec_overhead_ratio_nano_over_go=$(ratio "$ovn" "$ovg")"
 
 bench_teardown
 say "exec.sh: done in $(ms $(($(now_us) - START))) ms" >&2

@@ -212,11 +212,11 @@ _kind_of() {
 	esac
 }
 
-# bench_shims [address]: one pass over /proc; prints "pid kind id" for
-# every shim daemon (not start/delete) with `-address <address>`
-# (default $CTR_ADDR).
+# bench_shims [address] [all]: one pass over /proc; prints "pid kind id"
+# for every shim daemon with `-address <address>` (default $CTR_ADDR);
+# with "all" also the short-lived `start` and `delete` invocations.
 bench_shims() {
-	local want=${1:-$CTR_ADDR} f p i n addr id kind
+	local want=${1:-$CTR_ADDR} all=${2:-} f p i n addr id kind
 	local -a a
 	for f in /proc/[0-9]*/cmdline; do
 		p=${f#/proc/}
@@ -227,7 +227,7 @@ bench_shims() {
 		kind=$(_kind_of "${a[0]}")
 		[ -n "$kind" ] || continue
 		case "${a[$((n - 1))]}" in
-		start | delete) continue ;;
+		start | delete) [ "$all" = all ] || continue ;;
 		esac
 		addr=
 		id=
@@ -241,9 +241,10 @@ bench_shims() {
 	done
 }
 
-# shim_gone <id>: no daemon serving container id is alive.
+# shim_gone <id>: no shim process for container id is alive (daemon,
+# nor the `delete` containerd runs after it).
 shim_gone() {
-	! bench_shims | awk -v id="$1" '$3 == id { f = 1 } END { exit !f }'
+	! bench_shims "$CTR_ADDR" all | awk -v id="$1" '$3 == id { f = 1 } END { exit !f }'
 }
 
 # proc_mem <pid>: "rss pss private_dirty threads fds" (kB, counts).
@@ -277,7 +278,9 @@ idle_start() {
 	mkdir -p "$b" && echo '{}' >"$b/config.json" && mkfifo "$b/log" || return 1
 	cat "$b/log" >"$D/idle-$tag.log" 2>/dev/null </dev/null &
 	bench_track $!
-	out=$(cd "$b" && TTRPC_ADDRESS=$D/idle.sock.ttrpc timeout 20 \
+	# containerd's own fds are all close-on-exec: the shim must not
+	# inherit ours (they would show up in its fd count).
+	out=$(cd "$b" && _close_inherited_fds && TTRPC_ADDRESS=$D/idle.sock.ttrpc timeout 20 \
 		"$bin" -namespace "$NS" -address "$D/idle.sock" -id "$tag" \
 		start </dev/null 2>&1) || {
 		log "idle: $bin start failed: $out"
@@ -336,5 +339,21 @@ bench_versions() {
 	say "containerd: $(containerd --version 2>/dev/null | awk '{ print $3 }')"
 	say "runc:       $(runc --version 2>/dev/null | awk 'NR == 1 { print $3 }')"
 	say "Go shim:    $GO_SHIM ($(stat -c %s "$GO_SHIM") bytes)"
-	say "nanoshim:   $NANO_SRC ($(stat -c %s "$NANO_SRC") bytes, sha256 $(sha256sum "$NANO_SRC" | cut -c1-12))"
+	say "nanoshim:   ${NANO_ORIG:-$NANO_SRC} ($(stat -c %s "$NANO_SRC") bytes, sha256 $(sha256sum "$NANO_SRC" | cut -c1-12), built $(date -u -r "$NANO_SRC" '+%Y-%m-%d %H:%M UTC'))"
+	say "source:     commit $(_commit)"
+}
+
+# _commit: HEAD of the repository and whether src/ differs from it
+# (read-only git: no index refresh).
+_commit() {
+	local h
+	h=$(git -C "$REPO" --no-optional-locks rev-parse --short HEAD 2>/dev/null) || {
+		echo "unknown (no git)"
+		return
+	}
+	if git -C "$REPO" --no-optional-locks diff --quiet HEAD -- src Makefile 2>/dev/null; then
+		echo "$h"
+	else
+		echo "$h + uncommitted changes in src/ or Makefile"
+	fi
 }

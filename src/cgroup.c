@@ -38,13 +38,14 @@
 #include "cgroups/v1/metrics.pb.h"
 #include "cgroups/v2/metrics.pb.h"
 #include "log.h"
+#include "scratch.h"
 #include "pbs.h"
 
 /* linux/magic.h; not every libc ships the kernel headers. */
 #define CG_CGROUP2_MAGIC	0x63677270u
 
 #define CG_SYSROOT	"/sys/fs/cgroup"
-#define CG_MNT_MAX	512u		/* a mount point or mount root */
+#define CG_MNT_MAX	255u		/* a mount point or mount root */
 /*
  * One cgroup file.  The largest we read: cpuacct.usage_percpu, up to 21
  * bytes per possible CPU (1024 CPUs: 22 KiB), and v2 memory.stat (~2 KiB).
@@ -91,14 +92,19 @@ struct cg_part {
 
 static enum cg_mode cg_mode_now = CG_UNAVAILABLE;
 static char cg_root[CG_MNT_MAX] = CG_SYSROOT;
-static struct cg_mount cg_v1[CGC_MAX];
+/* One page: 8 x (1 + 2 x 255) bytes. */
+static _Alignas(4096) struct cg_mount cg_v1[CGC_MAX];
 static char cg_v2dir[CG_MNT_MAX];
 static char cg_huge[CG_HUGE_MAX][16];	/* "2MB", sorted as Go lists */
 static uint32_t cg_nhuge;
 static const char *cg_hugepages_dir = "/sys/kernel/mm/hugepages";
 static const char *cg_partitions = "/proc/partitions";
 
-static char cg_buf[CG_FILE_MAX];
+/*
+ * Where files are read: a scratch buffer taken at each entry point, so a
+ * Stats call costs no pages of its own (scratch.h).
+ */
+static char *cg_buf;
 static char cg_rdma_cur[CG_RDMA_MAX];
 static char cg_rdma_lim[CG_RDMA_MAX];
 static struct cg_part cg_parts[CG_PARTS_MAX];
@@ -106,7 +112,18 @@ static uint32_t cg_nparts;
 static char cg_ops[CG_OPS_MAX][CG_OPNAME_MAX];
 static uint32_t cg_nops;
 static char cg_subtree[4096];
-static char cg_path[NS_PATH_MAX];
+static char *cg_path;		/* scratch too */
+
+/*
+ * Every entry point takes its read buffers from scratch and gives them
+ * back on return (nothing it returns points into them).
+ */
+static void
+cg_scratch(void)
+{
+	cg_buf = scratch_alloc(CG_FILE_MAX);
+	cg_path = scratch_alloc(NS_PATH_MAX);
+}
 static bool cg_truncated;	/* the last cg_read did not see EOF */
 
 static io_containerd_cgroups_v1_Metrics cg_m1;
@@ -262,7 +279,7 @@ cg_read(int dfd, const char *name, char *buf, size_t cap)
 static int
 cg_read_uint(int dfd, const char *name, uint64_t *v)
 {
-	ssize_t n = cg_read(dfd, name, cg_buf, sizeof(cg_buf));
+	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
 	const char *s = cg_buf;
 	size_t len;
 
@@ -280,7 +297,7 @@ cg_read_uint(int dfd, const char *name, uint64_t *v)
 static int
 cg_read_max(int dfd, const char *name, uint64_t maxv, uint64_t *v)
 {
-	ssize_t n = cg_read(dfd, name, cg_buf, sizeof(cg_buf));
+	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
 	const char *s = cg_buf;
 	size_t len;
 
@@ -311,7 +328,7 @@ static int
 cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
     size_t nkeys, void *base)
 {
-	ssize_t n = cg_read(dfd, name, cg_buf, sizeof(cg_buf));
+	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
 	const char *p = cg_buf, *end, *l, *k, *v, *lp, *x;
 	size_t ln, kn, vn, xn, i;
 	uint64_t val;
@@ -346,7 +363,7 @@ cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 {
 	int e, fd;
 
-	e = cgroup_dir(ref, ctl, cg_path, sizeof(cg_path));
+	e = cgroup_dir(ref, ctl, cg_path, NS_PATH_MAX);
 	if (e < 0)
 		return e;
 	fd = open(cg_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -475,7 +492,7 @@ cg_read_mountinfo(const char *path, struct cg_seen *seen)
 	for (;;) {
 		char *p, *nl;
 
-		n = read(fd, cg_buf + have, sizeof(cg_buf) - have);
+		n = read(fd, cg_buf + have, CG_FILE_MAX - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -490,7 +507,7 @@ cg_read_mountinfo(const char *path, struct cg_seen *seen)
 		}
 		have -= (size_t)(p - cg_buf);
 		memmove(cg_buf, p, have);
-		if (have == sizeof(cg_buf)) {
+		if (have == CG_FILE_MAX) {
 			have = 0;
 			skip = 1;
 		}
@@ -570,7 +587,7 @@ static void
 cg_read_hugepages(void)
 {
 	static char names[CG_HUGE_MAX][64];
-	static char dents[4096];
+	char *dents = scratch_alloc(4096);
 	uint32_t n = 0, i, j;
 	long got;
 	int fd;
@@ -579,7 +596,7 @@ cg_read_hugepages(void)
 	fd = open(cg_hugepages_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while ((got = syscall(SYS_getdents64, fd, dents, sizeof(dents))) > 0) {
+	while ((got = syscall(SYS_getdents64, fd, dents, 4096)) > 0) {
 		for (long off = 0; off < got;) {
 			struct cg_dirent64 *d = (void *)(dents + off);
 
@@ -657,13 +674,21 @@ cg_setup(const char *root, const char *mountinfo, bool by_table)
 void
 cgroup_init(void)
 {
+	size_t mark = scratch_mark();
+
+	cg_scratch();
 	cg_setup(CG_SYSROOT, "/proc/self/mountinfo", false);
+	scratch_back(mark);
 }
 
 void
 cgroup_init_at(const char *root, const char *mountinfo)
 {
+	size_t mark = scratch_mark();
+
+	cg_scratch();
 	cg_setup(root, mountinfo, true);
+	scratch_back(mark);
 }
 
 void
@@ -773,15 +798,15 @@ cgroup_parse_procfile(const char *text, size_t len, struct cgroup_ref *ref)
 	return 0;
 }
 
-int
-cgroup_locate(pid_t pid, struct cgroup_ref *ref)
+static int
+cgroup_locate_in(pid_t pid, struct cgroup_ref *ref)
 {
 	char path[64];
 	ssize_t n;
 
 	memset(ref, 0, sizeof(*ref));
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	n = cg_read(AT_FDCWD, path, cg_buf, sizeof(cg_buf));
+	n = cg_read(AT_FDCWD, path, cg_buf, CG_FILE_MAX);
 	if (n < 0)
 		return (int)n;
 	if (cg_truncated)
@@ -923,7 +948,7 @@ cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 	}
 	if (cg_read_uint(dfd, "cpuacct.usage", &v) == 0)
 		u->total = v;
-	n = cg_read(dfd, "cpuacct.usage_percpu", cg_buf, sizeof(cg_buf));
+	n = cg_read(dfd, "cpuacct.usage_percpu", cg_buf, CG_FILE_MAX);
 	if (n < 0)
 		return;
 	/* One value per possible CPU; past the array's bound they drop. */
@@ -988,7 +1013,7 @@ cg_read_partitions(void)
 	int line = 0;
 
 	cg_nparts = 0;
-	n = cg_read(AT_FDCWD, cg_partitions, cg_buf, sizeof(cg_buf));
+	n = cg_read(AT_FDCWD, cg_partitions, cg_buf, CG_FILE_MAX);
 	if (n < 0)
 		return;
 	p = cg_buf;
@@ -1065,7 +1090,7 @@ cg_v1_blkio_file(int dfd, const char *name,
 	ssize_t n;
 
 	snprintf(file, sizeof(file), "blkio.%s", name);
-	n = cg_read(dfd, file, cg_buf, sizeof(cg_buf));
+	n = cg_read(dfd, file, cg_buf, CG_FILE_MAX);
 	if (n < 0)
 		return;
 	p = cg_buf;
@@ -1396,7 +1421,7 @@ cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 	size_t ln;
 	ssize_t n;
 
-	n = cg_read(dfd, "io.stat", cg_buf, sizeof(cg_buf));
+	n = cg_read(dfd, "io.stat", cg_buf, CG_FILE_MAX);
 	if (n < 0)
 		return;
 	p = cg_buf;
@@ -1468,7 +1493,7 @@ cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 
 			snprintf(name, sizeof(name), "hugetlb.%s.%s",
 			    cg_huge[i], sfx[j]);
-			n = cg_read(dfd, name, cg_buf, sizeof(cg_buf));
+			n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
 			if (n < 0)
 				continue;
 			len = (size_t)n;
@@ -1535,8 +1560,8 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 	return 0;
 }
 
-int
-cgroup_metrics(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
+static int
+cgroup_metrics_in(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {
 	int e;
@@ -1573,9 +1598,9 @@ cg_write_subtree(const char *dir, const char *data, size_t len)
 {
 	int fd, n;
 
-	n = snprintf(cg_path, sizeof(cg_path), "%s/cgroup.subtree_control",
+	n = snprintf(cg_path, NS_PATH_MAX, "%s/cgroup.subtree_control",
 	    dir);
-	if (n < 0 || (size_t)n >= sizeof(cg_path))
+	if (n < 0 || (size_t)n >= NS_PATH_MAX)
 		return;
 	fd = open(cg_path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -1586,21 +1611,23 @@ cg_write_subtree(const char *dir, const char *data, size_t len)
 	close(fd);
 }
 
-void
-cgroup_enable_controllers(const struct cgroup_ref *ref)
+static void
+cgroup_enable_controllers_in(const struct cgroup_ref *ref)
 {
-	static char dir[NS_PATH_MAX];
+	char *dir;
 	const char *p, *end, *f;
 	size_t len = 0, fl, base;
 	ssize_t n;
 	int fd;
+
+	dir = scratch_alloc(NS_PATH_MAX);
 
 	if (cg_mode_now != CG_UNIFIED || !ref->cr_valid)
 		return;
 	fd = open(cg_v2dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	n = cg_read(fd, "cgroup.controllers", cg_buf, sizeof(cg_buf));
+	n = cg_read(fd, "cgroup.controllers", cg_buf, CG_FILE_MAX);
 	close(fd);
 	if (n <= 0)
 		return;
@@ -1616,7 +1643,7 @@ cgroup_enable_controllers(const struct cgroup_ref *ref)
 	}
 	if (len == 0)
 		return;
-	if (cgroup_dir(ref, 0, dir, sizeof(dir)) < 0)
+	if (cgroup_dir(ref, 0, dir, NS_PATH_MAX) < 0)
 		return;
 	/* Every ancestor from the root down, not the cgroup itself. */
 	base = strlen(cg_v2dir);
@@ -1631,4 +1658,39 @@ cgroup_enable_controllers(const struct cgroup_ref *ref)
 		cg_write_subtree(dir, cg_subtree, len);
 		dir[i] = '/';
 	}
+}
+
+int
+cgroup_locate(pid_t pid, struct cgroup_ref *ref)
+{
+	size_t mark = scratch_mark();
+	int e;
+
+	cg_scratch();
+	e = cgroup_locate_in(pid, ref);
+	scratch_back(mark);
+	return e;
+}
+
+int
+cgroup_metrics(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
+    const void **msg, const char **type_url)
+{
+	size_t mark = scratch_mark();
+	int e;
+
+	cg_scratch();
+	e = cgroup_metrics_in(ref, fields, msg, type_url);
+	scratch_back(mark);
+	return e;
+}
+
+void
+cgroup_enable_controllers(const struct cgroup_ref *ref)
+{
+	size_t mark = scratch_mark();
+
+	cg_scratch();
+	cgroup_enable_controllers_in(ref);
+	scratch_back(mark);
 }

@@ -39,7 +39,7 @@
 #define EV_TRIES	5u
 #define EV_BACKOFF_MAX	2000u
 /* containerd's reply to Forward is an empty Response or a short status. */
-#define EV_RECV		4096u
+#define EV_RECV		1000u
 /* Everything of a Forward frame before the event bytes, and after. */
 #define EV_HEAD		512u
 #define EV_TAIL		256u
@@ -261,10 +261,17 @@ ev_pop(void)
 {
 	ev_head++;
 	ev_count--;
-	if (ev_count > 0)
+	if (ev_count > 0) {
 		ev_rstart = ev_at(ev_head)->e_off;
-	else
-		ev_rstart = ev_rend = 0;
+		return;
+	}
+	/*
+	 * Empty: start over at the front of the entry table and the ring, so
+	 * the queue keeps using the same (already resident) memory.  No ticket
+	 * is outstanding, since reserved entries count as queued.
+	 */
+	ev_rstart = ev_rend = 0;
+	ev_head = 0;
 }
 
 static void

@@ -39,6 +39,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "oom.h"
+#include "scratch.h"
 #include "reactor.h"
 
 /* A cgroup directory: a mount point plus a cgroup_ref path (512 each). */
@@ -56,8 +57,16 @@ struct oomw {
 
 static struct pool oom_pool;
 static oom_fn *oom_cb;
-static char oom_path[OOM_DIR_MAX + 64];
-static char oom_buf[OOM_BUF];
+/* Scratch buffers, taken at each entry point (scratch.h). */
+static char *oom_path;
+static char *oom_buf;
+
+static void
+oom_scratch(void)
+{
+	oom_path = scratch_alloc(OOM_DIR_MAX + 64);
+	oom_buf = scratch_alloc(OOM_BUF);
+}
 
 static void oom_event(handle_t h, uint32_t events);
 
@@ -74,9 +83,9 @@ oom_init(uint32_t max_watches, oom_fn *fn)
 static int
 oom_join(const char *dir, const char *name)
 {
-	int n = snprintf(oom_path, sizeof(oom_path), "%s/%s", dir, name);
+	int n = snprintf(oom_path, (OOM_DIR_MAX + 64), "%s/%s", dir, name);
 
-	return n < 0 || (size_t)n >= sizeof(oom_path) ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= (OOM_DIR_MAX + 64) ? -ENAMETOOLONG : 0;
 }
 
 /*
@@ -168,6 +177,7 @@ oom_watch(handle_t owner, const struct cgroup_ref *ref, handle_t *out)
 	*out = HANDLE_NONE;
 	if (mode == CG_UNAVAILABLE)
 		return -ENOENT;
+	oom_scratch();
 	h = pool_take(&oom_pool);
 	if (h == HANDLE_NONE) {
 		log_warnx("%s: limit of %u reached", oom_pool.pl_name,
@@ -207,6 +217,7 @@ oom_unwatch(handle_t watch)
 
 	if (w == NULL)
 		return;
+	oom_scratch();
 	rfd_close(&w->ow_fd);
 	pool_give(&oom_pool, watch);
 }
@@ -275,8 +286,8 @@ oom_read(const char *dir, const char *name)
 	fd = open(oom_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (len < sizeof(oom_buf) - 1) {
-		n = read(fd, oom_buf + len, sizeof(oom_buf) - 1 - len);
+	while (len < OOM_BUF - 1) {
+		n = read(fd, oom_buf + len, OOM_BUF - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -312,7 +323,7 @@ oom_check_v2(struct oomw *w, handle_t h, bool drain)
 	int e;
 
 	if (drain) {
-		while ((n = read(w->ow_fd.rf_fd, oom_buf, sizeof(oom_buf))) > 0)
+		while ((n = read(w->ow_fd.rf_fd, oom_buf, OOM_BUF)) > 0)
 			got += (size_t)n;
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			log_warn("oom: read inotify of %s", w->ow_dir);
@@ -351,6 +362,7 @@ oom_event(handle_t h, uint32_t events)
 
 	if (w == NULL || (events & REACTOR_TIMEOUT))
 		return;
+	oom_scratch();
 	if (w->ow_v2)
 		oom_check_v2(w, h, true);
 	else

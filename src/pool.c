@@ -27,6 +27,7 @@ region_map(size_t len)
 
 	if (p == MAP_FAILED)
 		fatal("reserve %zu bytes", len);
+	log_debug("region: %zu KiB at %p", len >> 10, p);
 	return p;
 }
 
@@ -89,11 +90,19 @@ pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
 	memset(pl, 0, sizeof(*pl));
 	pl->pl_name = name;
 	pl->pl_kind = kind;
+	size_t meta = ((sizeof(uint32_t) * 2 * cap) + 63) & ~(size_t)63;
+	uint8_t *r;
+
 	pl->pl_size = (size + 15) & ~(size_t)15;
 	pl->pl_cap = cap;
-	pl->pl_base = region_reserve(pl->pl_size * cap);
-	pl->pl_gen = region_reserve(sizeof(uint32_t) * cap);
-	pl->pl_next = region_reserve(sizeof(uint32_t) * cap);
+	/*
+	 * Generations and free links first, the slots right after: the
+	 * first slot and the bookkeeping then share the pool's first page.
+	 */
+	r = region_reserve(meta + pl->pl_size * cap);
+	pl->pl_gen = (uint32_t *)r;
+	pl->pl_next = pl->pl_gen + cap;
+	pl->pl_base = r + meta;
 }
 
 handle_t

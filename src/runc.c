@@ -29,7 +29,6 @@
 
 #define RUNC_ARGBUF	(20u << 10)	/* a dozen paths of PATH_MAX */
 #define RUNC_ARGC	128u		/* checkpoint's repeated --empty-ns */
-#define RUNC_ENVC	1024u
 
 struct rcall {
 	pid_t rc_pid;
@@ -45,14 +44,20 @@ struct rcall {
 	uint32_t rc_len;
 	uint32_t rc_next;	/* completion queue link, index + 1 */
 	char *rc_buf;
-	char *rc_argv[RUNC_ARGC];
-	char rc_args[RUNC_ARGBUF];
+	char rc_name[32];	/* argv[1] or the program, for messages */
+};
+
+/* argv is built in scratch: the child execs it before we return. */
+struct rargv {
+	char *path;
+	char *argv[RUNC_ARGC];
+	size_t used;
+	char args[RUNC_ARGBUF];
 };
 
 static struct pool runc_pool;
 static char *runc_outbufs;
 static uint32_t runc_done_head, runc_done_tail;
-static const char *runc_env[RUNC_ENVC];
 static int runc_devnull = -1;
 
 static void runc_event(handle_t h, uint32_t events);
@@ -71,16 +76,21 @@ runc_init(uint32_t max_calls)
 		fatal("open /dev/null");
 }
 
+/*
+ * runc must not talk to systemd on the shim's behalf (go-runc): drop
+ * NOTIFY_SOCKET from our own environment, in place, once at startup.
+ * Children then get `environ` as it is.
+ */
 void
 runc_set_env(char **envp)
 {
-	size_t n = 0;
+	char **w = envp;
 
-	/* runc must not talk to systemd on the shim's behalf (go-runc). */
-	for (; envp && *envp && n + 1 < RUNC_ENVC; envp++)
+	for (; envp && *envp; envp++)
 		if (strncmp(*envp, "NOTIFY_SOCKET=", 14) != 0)
-			runc_env[n++] = *envp;
-	runc_env[n] = NULL;
+			*w++ = *envp;
+	if (w)
+		*w = NULL;
 }
 
 uint32_t
@@ -127,65 +137,64 @@ runc_lookpath(const char *bin, char *dst, size_t cap)
 	return -ENOENT;
 }
 
-/* Append one argument to the call's buffer. */
+/* Append one argument. */
 static int
-rc_push(struct rcall *rc, uint32_t *argc, size_t *used, const char *s)
+rc_push(struct rargv *av, uint32_t *argc, const char *s)
 {
 	size_t n = strlen(s) + 1;
 
-	if (*argc + 1 >= RUNC_ARGC || *used + n > RUNC_ARGBUF)
+	if (*argc + 1 >= RUNC_ARGC || av->used + n > RUNC_ARGBUF)
 		return -E2BIG;
-	memcpy(rc->rc_args + *used, s, n);
-	rc->rc_argv[(*argc)++] = rc->rc_args + *used;
-	*used += n;
+	memcpy(av->args + av->used, s, n);
+	av->argv[(*argc)++] = av->args + av->used;
+	av->used += n;
 	return 0;
 }
 
 static int
-rc_build(struct rcall *rc, const struct runc_req *rq, char *err,
-    size_t errlen)
+rc_build(struct rcall *rc, struct rargv *av, const struct runc_req *rq,
+    char *err, size_t errlen)
 {
 	const struct runc_opts *o = rq->rq_opts;
 	uint32_t argc = 0;
-	size_t used = 0;
 	const char *const *a;
 	const char *bin;
 	int rc_err = 0;
-	char *path = scratch_alloc(NS_PATH_MAX);
 
+	av->path = scratch_alloc(NS_PATH_MAX);
+	av->used = 0;
 	bin = o ? (o->ro_bin && *o->ro_bin ? o->ro_bin : "runc") :
 	    rq->rq_args[0];
-	if (runc_lookpath(bin, path, NS_PATH_MAX) < 0) {
+	if (runc_lookpath(bin, av->path, NS_PATH_MAX) < 0) {
 		snprintf(err, errlen,
 		    strchr(bin, '/') ? "exec: \"%s\": no such file or "
 		    "directory" : "exec: \"%s\": executable file not found "
 		    "in $PATH", bin);
 		return -ENOENT;
 	}
-	/* argv[0] keeps the name the user gave; the path goes in slot 0. */
-	rc_err |= rc_push(rc, &argc, &used, path);
-	argc = 0;
-	rc_err |= rc_push(rc, &argc, &used, bin);
+	snprintf(rc->rc_name, sizeof(rc->rc_name), "%s %s", bin,
+	    o && rq->rq_args[0] ? rq->rq_args[0] : "");
+	rc_err |= rc_push(av, &argc, bin);
 	if (o) {
-		rc_err |= rc_push(rc, &argc, &used, "--root");
-		rc_err |= rc_push(rc, &argc, &used, o->ro_root);
-		rc_err |= rc_push(rc, &argc, &used, "--log");
-		rc_err |= rc_push(rc, &argc, &used, o->ro_log);
-		rc_err |= rc_push(rc, &argc, &used, "--log-format");
-		rc_err |= rc_push(rc, &argc, &used, "json");
+		rc_err |= rc_push(av, &argc, "--root");
+		rc_err |= rc_push(av, &argc, o->ro_root);
+		rc_err |= rc_push(av, &argc, "--log");
+		rc_err |= rc_push(av, &argc, o->ro_log);
+		rc_err |= rc_push(av, &argc, "--log-format");
+		rc_err |= rc_push(av, &argc, "json");
 		if (o->ro_criu && *o->ro_criu) {
-			rc_err |= rc_push(rc, &argc, &used, "--criu");
-			rc_err |= rc_push(rc, &argc, &used, o->ro_criu);
+			rc_err |= rc_push(av, &argc, "--criu");
+			rc_err |= rc_push(av, &argc, o->ro_criu);
 		}
 		if (o->ro_systemd)
-			rc_err |= rc_push(rc, &argc, &used, "--systemd-cgroup");
+			rc_err |= rc_push(av, &argc, "--systemd-cgroup");
 		a = rq->rq_args;
 	} else {
 		a = rq->rq_args + 1;
 	}
 	for (; *a; a++)
-		rc_err |= rc_push(rc, &argc, &used, *a);
-	rc->rc_argv[argc] = NULL;
+		rc_err |= rc_push(av, &argc, *a);
+	av->argv[argc] = NULL;
 	if (rc_err) {
 		snprintf(err, errlen, "%s: arguments too long", bin);
 		return -E2BIG;
@@ -226,7 +235,7 @@ child_exec(const char *path, char *const argv[], const char *const *envp,
 			_exit(127);
 	}
 	syscall(SYS_close_range, (unsigned)n, ~0u, 0);
-	execve(path, argv, (char *const *)(envp ? envp : runc_env));
+	execve(path, argv, envp ? (char *const *)envp : environ);
 	i = snprintf(msg, sizeof(msg), "exec %s: %s\n", path, strerror(errno));
 	if (write(2, msg, (size_t)i) < 0)
 		_exit(127);
@@ -249,6 +258,7 @@ runc_call(const struct runc_req *rq, char *err, size_t errlen)
 {
 	handle_t h = pool_take(&runc_pool);
 	struct rcall *rc = pool_get(&runc_pool, h);
+	struct rargv *av;
 	int cap[2] = { -1, -1 }, i, e;
 	bool capture = false;
 	pid_t pid;
@@ -262,7 +272,8 @@ runc_call(const struct runc_req *rq, char *err, size_t errlen)
 	rc->rc_owner = rq->rq_owner;
 	rc->rc_cookie = rq->rq_cookie;
 	rc->rc_fn = rq->rq_done;
-	e = rc_build(rc, rq, err, errlen);
+	av = scratch_alloc(sizeof(*av));
+	e = rc_build(rc, av, rq, err, errlen);
 	if (e < 0)
 		goto out_give;
 	for (i = 0; i < rq->rq_nfd; i++)
@@ -279,7 +290,7 @@ runc_call(const struct runc_req *rq, char *err, size_t errlen)
 		goto out_close;
 	}
 	if (pid == 0)
-		child_exec(rc->rc_args, rc->rc_argv, rq->rq_env, rq->rq_fd,
+		child_exec(av->path, av->argv, rq->rq_env, rq->rq_fd,
 		    rq->rq_nfd, cap[1]);
 	rc->rc_pid = pid;
 	if (rq->rq_pid_out)
@@ -366,7 +377,7 @@ runc_event(handle_t h, uint32_t events)
 	if (events == REACTOR_TIMEOUT) {
 		if (!rc->rc_exited) {
 			log_warnx("runc call %s timed out; killing pid %d",
-			    rc->rc_argv[0], (int)rc->rc_pid);
+			    rc->rc_name, (int)rc->rc_pid);
 			kill(rc->rc_pid, SIGKILL);
 		}
 		return;
@@ -409,9 +420,12 @@ runc_sweep(void)
 		runc_done_head = rc->rc_next;
 		if (runc_done_head == 0)
 			runc_done_tail = 0;
-		rc->rc_buf[rc->rc_len] = '\0';
+		/* No output: do not even touch the buffer's page. */
+		if (rc->rc_len > 0)
+			rc->rc_buf[rc->rc_len] = '\0';
 		if (fn)
-			fn(owner, cookie, status, rc->rc_buf, rc->rc_len);
+			fn(owner, cookie, status, rc->rc_len ? rc->rc_buf : "",
+			    rc->rc_len);
 		if (rc->rc_len > 4096)
 			region_release(rc->rc_buf, rc->rc_len + 1);
 		pool_give(&runc_pool, h);

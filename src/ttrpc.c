@@ -1,17 +1,19 @@
 /*
  * ttrpc - see ttrpc.h.
  *
- * Reading: a connection reads into its own 16 KiB buffer and cuts frames
- * out of it.  A frame too big for that buffer borrows the single shared
+ * Reading: a connection reads into a scratch buffer and cuts frames out
+ * of it; only the bytes of a frame that is not complete yet are copied
+ * into the connection's own 16 KiB buffer, which is therefore untouched
+ * (and costs no memory) while requests arrive whole, as they do.  A frame too big for that buffer borrows the single shared
  * 4 MiB buffer; while another connection holds it, this one stops reading
  * until it is handed over (a queue of waiters).  After a large frame the
  * pages it touched are given back (madvise), so one 4 MiB exec spec does
  * not leave 4 MiB resident.  A frame over 4 MiB is read and thrown away,
  * then answered RESOURCE_EXHAUSTED on its stream; the connection lives on.
  *
- * Writing: replies are encoded straight into the connection's output
- * buffer and written at once; what the socket does not take waits for
- * EPOLLOUT.  A request is only taken off the input once the output buffer
+ * Writing: replies are encoded in scratch and written at once; only what
+ * the socket does not take is kept in the connection's output buffer
+ * until EPOLLOUT.  A request is only taken off the input once the output buffer
  * has room for the largest reply, which is the back-pressure on a client
  * that sends but does not read.
  *
@@ -58,8 +60,9 @@ struct conn {
 	uint32_t c_len, c_sid, c_got;	/* the frame being read */
 	uint8_t c_type;
 	uint32_t c_opos, c_olen;	/* unsent bytes in c_out */
-	uint8_t *c_in;
-	uint8_t *c_out;
+	uint8_t *c_in;		/* partial frames kept between reads */
+	uint8_t *c_ibuf;	/* where unparsed bytes are: c_in or scratch */
+	uint8_t *c_out;		/* reply bytes the socket did not take */
 };
 
 struct service {
@@ -320,6 +323,42 @@ conn_room(struct conn *c, size_t need)
 	return c->c_out + c->c_olen;
 }
 
+/*
+ * Send len bytes at p (scratch): straight to the socket when nothing is
+ * queued before them, the rest into c_out.  -ENOBUFS kills the connection.
+ */
+static int
+conn_send(struct conn *c, const uint8_t *p, size_t len)
+{
+	uint8_t *room;
+	ssize_t n;
+
+	while (c->c_opos == c->c_olen && len > 0) {
+		n = send(c->c_rfd.rf_fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		conn_kill(c, "write failed");
+		return -EPIPE;
+	}
+	if (len == 0)
+		return 0;
+	room = conn_room(c, len);
+	if (room == NULL) {
+		conn_kill(c, "output buffer full (client not reading)");
+		return -ENOBUFS;
+	}
+	memcpy(room, p, len);
+	c->c_olen += (uint32_t)len;
+	return 0;
+}
+
 static bool
 conn_can_take(const struct conn *c)
 {
@@ -360,9 +399,10 @@ ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
     const void *msg)
 {
 	struct conn *c = pool_get(&conn_pool, ref.r_conn);
-	size_t inner = 0, total;
+	size_t inner = 0, total, mark;
 	pb_ostream_t os;
 	uint8_t *p;
+	int e;
 
 	if (c == NULL || c->c_dead)
 		return -ENOTCONN;
@@ -379,11 +419,8 @@ ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
 	/* Response{payload = 2}; an empty payload is an empty Response. */
 	total = inner ? 1 + (inner < 128 ? 1 : inner < 16384 ? 2 : 3) +
 	    inner : 0;
-	p = conn_room(c, NS_FRAME_HDR + total);
-	if (p == NULL) {
-		conn_kill(c, "output buffer full (client not reading)");
-		return -ENOBUFS;
-	}
+	mark = scratch_mark();
+	p = scratch_alloc(NS_FRAME_HDR + total);
 	ttrpc_hdr_put(p, (uint32_t)total, ref.r_sid, TTRPC_RESPONSE, 0);
 	if (inner) {
 		size_t k = NS_FRAME_HDR;
@@ -391,14 +428,16 @@ ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
 		p[k++] = 0x12;
 		k += varint_put(p + k, inner);
 		os = pb_ostream_from_buffer(p + k, inner);
-		if (!pb_encode(&os, fields, msg) || os.bytes_written != inner)
+		if (!pb_encode(&os, fields, msg) || os.bytes_written != inner) {
+			scratch_back(mark);
 			return ttrpc_reply_status(ref, GRPC_INTERNAL,
 			    "ttrpc: error marshalling reply");
+		}
 	}
-	c->c_olen += (uint32_t)(NS_FRAME_HDR + total);
-	conn_flush(c);
+	e = conn_send(c, p, NS_FRAME_HDR + total);
+	scratch_back(mark);
 	conn_update(c);
-	return 0;
+	return e;
 }
 
 int
@@ -406,9 +445,10 @@ ttrpc_reply_status(struct ttrpc_ref ref, int code, const char *msg)
 {
 	struct conn *c = pool_get(&conn_pool, ref.r_conn);
 	ttrpc_Response rsp;
-	size_t len = 0;
+	size_t len = 0, mark;
 	pb_ostream_t os;
 	uint8_t *p;
+	int e;
 
 	if (c == NULL || c->c_dead)
 		return -ENOTCONN;
@@ -418,19 +458,15 @@ ttrpc_reply_status(struct ttrpc_ref ref, int code, const char *msg)
 	pbs_set(&rsp.status.message, msg, strnlen(msg, 4096));
 	if (!pb_get_encoded_size(&len, ttrpc_Response_fields, &rsp))
 		return -EINVAL;
-	p = conn_room(c, NS_FRAME_HDR + len);
-	if (p == NULL) {
-		conn_kill(c, "output buffer full (client not reading)");
-		return -ENOBUFS;
-	}
+	mark = scratch_mark();
+	p = scratch_alloc(NS_FRAME_HDR + len);
 	ttrpc_hdr_put(p, (uint32_t)len, ref.r_sid, TTRPC_RESPONSE, 0);
 	os = pb_ostream_from_buffer(p + NS_FRAME_HDR, len);
-	if (!pb_encode(&os, ttrpc_Response_fields, &rsp))
-		return -EINVAL;
-	c->c_olen += (uint32_t)(NS_FRAME_HDR + len);
-	conn_flush(c);
+	e = pb_encode(&os, ttrpc_Response_fields, &rsp) ?
+	    conn_send(c, p, NS_FRAME_HDR + len) : -EINVAL;
+	scratch_back(mark);
 	conn_update(c);
-	return 0;
+	return e;
 }
 
 static void
@@ -531,7 +567,7 @@ conn_parse(struct conn *c)
 {
 	while (c->c_state == C_BUF && !c->c_dead &&
 	    c->c_ilen - c->c_ipos >= NS_FRAME_HDR) {
-		uint8_t *h = c->c_in + c->c_ipos, type;
+		uint8_t *h = c->c_ibuf + c->c_ipos, type;
 		uint32_t len, sid, have = c->c_ilen - c->c_ipos - NS_FRAME_HDR;
 
 		ttrpc_hdr_get(h, &len, &sid, &type, NULL);
@@ -572,7 +608,7 @@ conn_parse(struct conn *c)
 	if (c->c_ipos == c->c_ilen) {
 		c->c_ipos = c->c_ilen = 0;
 	} else if (c->c_ipos > 0 && c->c_ilen > NS_CONN_INBUF / 2) {
-		memmove(c->c_in, c->c_in + c->c_ipos, c->c_ilen - c->c_ipos);
+		memmove(c->c_ibuf, c->c_ibuf + c->c_ipos, c->c_ilen - c->c_ipos);
 		c->c_ilen -= c->c_ipos;
 		c->c_ipos = 0;
 	}
@@ -605,6 +641,21 @@ conn_pump(struct conn *c)
 	conn_update(c);
 }
 
+/* Unparsed bytes left in scratch move to the connection's own buffer. */
+static void
+conn_settle(struct conn *c)
+{
+	uint32_t left = c->c_ilen - c->c_ipos;
+
+	if (c->c_ibuf == c->c_in)
+		return;
+	if (left)
+		memcpy(c->c_in, c->c_ibuf + c->c_ipos, left);
+	c->c_ilen = left;
+	c->c_ipos = 0;
+	c->c_ibuf = c->c_in;
+}
+
 static void
 conn_read(struct conn *c)
 {
@@ -627,21 +678,26 @@ conn_read(struct conn *c)
 			break;
 		default:
 			if (c->c_ilen == NS_CONN_INBUF || !conn_can_take(c))
-				return;
-			n = read(c->c_rfd.rf_fd, c->c_in + c->c_ilen,
+				goto out;
+			if (c->c_ilen == 0)
+				c->c_ibuf = scratch_alloc(NS_CONN_INBUF);
+			n = read(c->c_rfd.rf_fd, c->c_ibuf + c->c_ilen,
 			    NS_CONN_INBUF - c->c_ilen);
+			/* Keep scratch packed: what came in, nothing more. */
+			if (n > 0 && c->c_ibuf != c->c_in)
+				scratch_trim(c->c_ibuf, (size_t)n);
 			break;
 		}
 		if (n == 0) {
 			conn_kill(c, "closed by peer");
-			return;
+			goto out;
 		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
 				conn_kill(c, "read failed");
-			return;
+			goto out;
 		}
 		switch (c->c_state) {
 		case C_BIG:
@@ -657,9 +713,12 @@ conn_read(struct conn *c)
 		default:
 			c->c_ilen += (uint32_t)n;
 			conn_parse(c);
+			/* A partial frame waits in the connection's buffer. */
+			conn_settle(c);
 			break;
 		}
-	}
+	}out:
+	conn_settle(c);
 }
 
 static void
@@ -747,6 +806,7 @@ listen_event(handle_t h, uint32_t events)
 		    NS_CONN_INBUF;
 		c->c_out = conn_outbufs + (size_t)handle_index(ch) *
 		    NS_CONN_OUTBUF;
+		c->c_ibuf = c->c_in;
 		c->c_reject = conn_pool.pl_used > conn_limit;
 		if (c->c_reject)
 			log_warnx("connection limit %u reached: answering "

@@ -36,7 +36,7 @@ step() { printf '\n%s%s%s\n' "$B" "$*" "$N"; }
 printf '%snanoshim demo%s: a containerd shim in C next to containerd'\''s Go shim\n' "$B" "$N"
 
 step "[1/3] Starting a private containerd ..."
-bench_setup >/dev/null 2>&1 || die "could not start containerd (is this root on Debian 12 with 'make deps' done?)"
+bench_setup || die "could not start containerd (root, and 'make deps' done?)"
 say "  containerd $(containerd --version | awk '{ print $3 }'), pid $(containerd_pid), sockets and state in $D"
 
 step "[2/3] A busybox container through nanoshim:"

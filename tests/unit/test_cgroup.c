@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
+#include "scratch.h"
 #include "cgroups/v1/metrics.pb.h"
 #include "cgroups/v2/metrics.pb.h"
 #include "log.h"
@@ -203,6 +204,7 @@ assert_pbs(const struct pbs *s, const char *want)
 static void
 test_mode_fixtures(void **state)
 {
+	scratch_reset();
 	(void)state;
 	init_v1("v1-mountinfo");
 	assert_int_equal(cgroup_mode(), CG_HYBRID);
@@ -228,6 +230,7 @@ test_mode_fixtures(void **state)
 static void
 test_mode_host(void **state)
 {
+	scratch_reset();
 	struct statfs st;
 	enum cg_mode want;
 
@@ -267,6 +270,7 @@ test_mode_host(void **state)
 static void
 test_procfile_hybrid(void **state)
 {
+	scratch_reset();
 	const char *text;
 
 	(void)state;
@@ -312,6 +316,7 @@ test_procfile_hybrid(void **state)
 static void
 test_procfile_v1_forms(void **state)
 {
+	scratch_reset();
 	(void)state;
 	init_v1("v1-mountinfo-legacy");
 	/* Joined controllers, name=systemd, a ':' inside the path. */
@@ -344,6 +349,7 @@ test_procfile_v1_forms(void **state)
 static void
 test_procfile_too_long(void **state)
 {
+	scratch_reset();
 	static char text[1200];
 	size_t n;
 
@@ -365,6 +371,7 @@ test_procfile_too_long(void **state)
 static void
 test_mountinfo_nested(void **state)
 {
+	scratch_reset();
 	(void)state;
 	mkdirs(tmp("nested/root/mem\\040ory"));
 	put(tmp("nested/mountinfo"),
@@ -403,6 +410,7 @@ test_mountinfo_nested(void **state)
 static void
 test_mountinfo_long(void **state)
 {
+	scratch_reset();
 	static char big[300 << 10];
 	size_t n = 0;
 	int i;
@@ -433,6 +441,7 @@ test_mountinfo_long(void **state)
 static void
 test_procfile_v2(void **state)
 {
+	scratch_reset();
 	(void)state;
 	init_v2(fx("v2"));
 	parse(slurp(fx("v2-proc-cgroup")));
@@ -459,6 +468,7 @@ test_procfile_v2(void **state)
 static void
 test_v1_captured(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v1_Metrics *m;
 	const io_containerd_cgroups_v1_MemoryStat *ms;
 	const io_containerd_cgroups_v1_BlkIOStat *b;
@@ -594,6 +604,7 @@ test_v1_captured(void **state)
 static void
 test_v1_memory_keys(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v1_MemoryStat *ms;
 	const io_containerd_cgroups_v1_Metrics *m;
 
@@ -673,6 +684,7 @@ test_v1_memory_keys(void **state)
 static void
 test_v1_edge(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v1_Metrics *m;
 
 	(void)state;
@@ -706,6 +718,7 @@ test_v1_edge(void **state)
 static void
 test_v1_blkio_recursive(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v1_BlkIOStat *b;
 	const io_containerd_cgroups_v1_Metrics *m;
 
@@ -747,6 +760,7 @@ test_v1_blkio_recursive(void **state)
 static void
 test_v1_bounds(void **state)
 {
+	scratch_reset();
 	static char big[64 << 10];
 	const io_containerd_cgroups_v1_Metrics *m;
 	size_t n = 0;
@@ -795,6 +809,7 @@ test_v1_bounds(void **state)
 static void
 test_v1_gone(void **state)
 {
+	scratch_reset();
 	const pb_msgdesc_t *fields;
 	const void *msg;
 	const char *url;
@@ -814,6 +829,7 @@ test_v1_gone(void **state)
 static void
 test_v2_full(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v2_Metrics *m;
 	const io_containerd_cgroups_v2_MemoryStat *ms;
 
@@ -930,6 +946,7 @@ test_v2_full(void **state)
 static void
 test_v2_edge(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v2_Metrics *m;
 
 	(void)state;
@@ -964,6 +981,7 @@ test_v2_edge(void **state)
 static void
 test_v2_captured(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v2_Metrics *m;
 
 	(void)state;
@@ -989,6 +1007,7 @@ test_v2_captured(void **state)
 static void
 test_v2_parsing(void **state)
 {
+	scratch_reset();
 	const io_containerd_cgroups_v2_Metrics *m;
 	const pb_msgdesc_t *fields;
 	const void *msg;
@@ -1059,6 +1078,7 @@ test_v2_parsing(void **state)
 static void
 test_enable_controllers(void **state)
 {
+	scratch_reset();
 	const char *want = "+cpuset +cpu +io +memory +hugetlb +pids +rdma "
 	    "+misc";
 

@@ -39,6 +39,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
+#include "scratch.h"
 #include "log.h"
 #include "oom.h"
 #include "reactor.h"
@@ -252,6 +253,7 @@ registered_efd(const char *name, int *ofd)
 static void
 test_v1_eventfd(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int efd, ofd, fds;
 
@@ -307,6 +309,7 @@ test_v1_eventfd(void **state)
 static void
 test_v1_unwatch(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int efd, ofd, fds;
 
@@ -329,6 +332,7 @@ test_v1_unwatch(void **state)
 static void
 test_v1_errors(void **state)
 {
+	scratch_reset();
 	handle_t h = 1;
 	int fds;
 
@@ -353,6 +357,7 @@ test_v1_errors(void **state)
 static void
 test_pool_full(void **state)
 {
+	scratch_reset();
 	handle_t h[WATCHES + 1];
 	int i;
 
@@ -404,6 +409,7 @@ fake_v2(void)
 static void
 test_v2_inotify(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int fds;
 
@@ -467,6 +473,7 @@ test_v2_inotify(void **state)
 static void
 test_v2_kill_then_empty(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int fds;
 
@@ -488,6 +495,7 @@ test_v2_kill_then_empty(void **state)
 static void
 test_v2_removed(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int fds;
 
@@ -508,6 +516,7 @@ test_v2_removed(void **state)
 static void
 test_v2_errors(void **state)
 {
+	scratch_reset();
 	handle_t h;
 	int fds;
 
@@ -547,6 +556,7 @@ write_file(const char *dir, const char *name, const char *val)
 static void
 test_v1_real_oom(void **state)
 {
+	scratch_reset();
 	static char name[64], text[128];
 	handle_t h;
 	pid_t pid;

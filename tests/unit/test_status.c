@@ -112,7 +112,8 @@ test_status_errno(void **state)
 	(void)state;
 	assert_int_equal(status_errno(&st, -ENOENT, "open %s", "/run/x"), -1);
 	assert_int_equal(st.st_code, GRPC_NOT_FOUND);
-	assert_string_equal(st.st_msg, "open /run/x: No such file or directory");
+	assert_string_equal(st.st_msg,
+	    "open /run/x: No such file or directory");
 
 	status_errno(&st, -EEXIST, "create");
 	assert_int_equal(st.st_code, GRPC_ALREADY_EXISTS);
