@@ -2409,3 +2409,28 @@ proc_init(uint32_t max_ctrs, uint32_t max_procs, uint32_t max_parked,
 	io_init(max_procs, proc_io_ready, proc_io_drained);
 	oom_init(max_ctrs, proc_oom);
 }
+
+#ifdef NS_UNIT_TEST
+/*
+ * For tests/unit/test_proc_table.c: one cell of the state tables.  Returns
+ * 0 for an allowed event (next: the state it leads to, ST_SAME = stays),
+ * -1 for a refused one (code and msg: the reply).
+ */
+int proc_table_cell(bool init, int state, int ev, int *next, int *code,
+    const char **msg);
+
+int
+proc_table_cell(bool init, int state, int ev, int *next, int *code,
+    const char **msg)
+{
+	const struct cell *c;
+
+	if (state < 0 || state >= ST_MAX || ev < 0 || ev >= EV_MAX)
+		return -2;
+	c = init ? &init_table[state][ev] : &exec_table[state][ev];
+	*next = c->next;
+	*code = c->code;
+	*msg = c->msg;
+	return c->msg ? -1 : 0;
+}
+#endif
