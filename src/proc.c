@@ -424,11 +424,25 @@ proc_lookup(const char *id, const char *eid, struct status *st)
  * The one place p_state changes.  Refused events fill st with the cell's
  * status; FAIL out of DELETING goes back to where the delete began.
  */
+/*
+ * A cell left out of a table is all zeros: "go to ST_CREATING", which no
+ * event ever does.  It reads as this one instead.
+ */
+static const struct cell cell_bad = BAD;
+
+static const struct cell *
+table_cell(bool init, unsigned state, unsigned ev)
+{
+	const struct cell *c = init ? &init_table[state][ev] :
+	    &exec_table[state][ev];
+
+	return c->msg == NULL && c->next == ST_CREATING ? &cell_bad : c;
+}
+
 static int
 proc_step(struct proc *p, enum pev ev, struct status *st)
 {
-	const struct cell *c = p->p_init ? &init_table[p->p_state][ev] :
-	    &exec_table[p->p_state][ev];
+	const struct cell *c = table_cell(p->p_init, p->p_state, ev);
 
 	if (c->msg) {
 		if (st)
@@ -2427,7 +2441,7 @@ proc_table_cell(bool init, int state, int ev, int *next, int *code,
 
 	if (state < 0 || state >= ST_MAX || ev < 0 || ev >= EV_MAX)
 		return -2;
-	c = init ? &init_table[state][ev] : &exec_table[state][ev];
+	c = table_cell(init, (unsigned)state, (unsigned)ev);
 	*next = c->next;
 	*code = c->code;
 	*msg = c->msg;
