@@ -41,14 +41,14 @@ UNIT := $(sort $(wildcard tests/unit/test_*.c))
 # NS_OWN_PRINTF: src/fmt.c stands in for libc's snprintf family, so musl's
 # full printf (floating point and all, ~11 KB) stays out of the binary.
 # -mcmodel=medium with a low large-data threshold moves every static
-# array of 2 KiB or more into .lbss, away from the small variables: those
+# array of 1 KiB or more into .lbss, away from the small variables: those
 # then share two or three pages instead of each sitting next to a big
 # buffer's first page.  (RSS is the headline figure; tools/rssmap.py.)
 # -fno-pie: a static binary gains nothing from position independence, and
 # constant tables then sit in .rodata instead of writable .data.rel.ro.
 REL_CFLAGS := $(CFLAGS_ALL) -Os -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -fno-stack-protector -DNS_OWN_PRINTF \
-	-mcmodel=medium -mlarge-data-threshold=2048 -fno-pie -flto
+	-mcmodel=medium -mlarge-data-threshold=1024 -fno-pie -flto
 # -z noseparate-code: headers, code and constants share pages instead of
 # each starting a page of its own.
 REL_LDFLAGS := -static -no-pie -flto=auto -Wl,--gc-sections \
