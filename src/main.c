@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -485,6 +486,8 @@ action_start(void)
 		} else {
 			fcntl(3, F_SETFD, 0);
 		}
+		/* Nothing else of whoever ran `start` reaches the daemon. */
+		syscall(SYS_close_range, 4u, ~0u, 0);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
