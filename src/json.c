@@ -181,7 +181,8 @@ int
 json_str(const char *v, const char *end, char *dst, size_t cap)
 {
 	const char *p = v;
-	size_t n = 0;
+	size_t n = 0, k;
+	bool full = false;
 
 	if (cap == 0 || p >= end || *p != '"')
 		return -EINVAL;
@@ -213,14 +214,25 @@ json_str(const char *v, const char *end, char *dst, size_t cap)
 						p += 6;
 					}
 				}
-				n = json_utf8(dst, n, cap, u);
+				/* A surrogate left alone is U+FFFD, as in Go. */
+				if (u >= 0xd800 && u < 0xe000)
+					u = 0xfffd;
+				if (full)
+					continue;
+				k = json_utf8(dst, n, cap, u);
+				/* Truncated: nothing more goes after a cut. */
+				if (k == n)
+					full = true;
+				n = k;
 				continue;
 			default:
 				break;
 			}
 		}
-		if (n + 1 < cap)
+		if (n + 1 < cap && !full)
 			dst[n++] = c;
+		else
+			full = true;
 	}
 	dst[n] = '\0';
 	return p < end ? 0 : -EINVAL;
@@ -257,7 +269,8 @@ json_next(const char *arr, const char *end, const char **it)
 			return NULL;
 		p = json_ws(p + 1, end);
 	}
-	if (p >= end)
+	/* "[1,]" and "[1,,2]" have no element there: malformed. */
+	if (p >= end || *p == ',' || *p == ']')
 		return NULL;
 	*it = p;
 	return p;
@@ -266,7 +279,7 @@ json_next(const char *arr, const char *end, const char **it)
 int
 json_int(const char *v, const char *end, long long *out)
 {
-	long long x = 0;
+	unsigned long long x = 0, lim;
 	bool neg = false;
 	const char *p = v;
 
@@ -276,12 +289,18 @@ json_int(const char *v, const char *end, long long *out)
 	}
 	if (p >= end || *p < '0' || *p > '9')
 		return -EINVAL;
+	lim = neg ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
 	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (x > (INT64_MAX - 9) / 10)
+		unsigned d = (unsigned)(*p - '0');
+
+		if (x > (lim - d) / 10)
 			return -ERANGE;
-		x = x * 10 + (*p - '0');
+		x = x * 10 + d;
 	}
-	*out = neg ? -x : x;
+	/* An integer ends here: "1.5" or "1e3" is not one. */
+	if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+		return -EINVAL;
+	*out = neg ? (long long)(0 - x) : (long long)x;
 	return 0;
 }
 
@@ -296,8 +315,10 @@ json_quote(char *dst, size_t cap, const char *s)
 	dst[n++] = '"';
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
+		size_t need = ch == '"' || ch == '\\' ? 2 : ch < 0x20 ? 6 : 1;
 
-		if (n + 7 >= cap)
+		/* Room for this, the closing quote and the NUL. */
+		if (n + need + 2 > cap)
 			return 0;
 		if (ch == '"' || ch == '\\') {
 			dst[n++] = '\\';

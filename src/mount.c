@@ -15,6 +15,8 @@
 #include "scratch.h"
 
 #define MOUNT_DATA	4096u	/* mount(2) copies one page of data */
+/* Options as they come, before overlay lowerdirs are made relative. */
+#define MOUNT_OPTS_MAX	(64u << 10)
 
 static const struct {
 	const char *name;
@@ -60,7 +62,7 @@ static const struct {
 static int
 data_add(char *data, size_t *n, const char *s, size_t len)
 {
-	if (*n + len + 2 > MOUNT_DATA * 4)
+	if (*n + len + 2 > MOUNT_OPTS_MAX)
 		return -E2BIG;
 	if (*n > 0)
 		data[(*n)++] = ',';
@@ -80,7 +82,7 @@ static size_t
 overlay_compact(char *data, size_t *n, char *common, size_t cap)
 {
 	char *lo = strstr(data, "lowerdir="), *p, *end, *q;
-	char *tmp = scratch_alloc(MOUNT_DATA * 4);
+	char *tmp = scratch_alloc(MOUNT_OPTS_MAX);
 	size_t plen = 0, k = 0;
 	bool first = true;
 
@@ -109,11 +111,11 @@ overlay_compact(char *data, size_t *n, char *common, size_t cap)
 		if (q == end)
 			break;
 	}
-	/* Back to the parent directory of the common prefix. */
-	while (plen > 0 && common[plen - 1] != '/')
-		plen--;
-	if (plen > 0)
-		plen--;
+	/*
+	 * path.Dir of the common prefix, as containerd takes it: up to and
+	 * including its last '/' (".../snapshots/1" of ".../snapshots/12/fs"
+	 * and ".../snapshots/13/fs" gives ".../snapshots/").
+	 */
 	while (plen > 0 && common[plen - 1] != '/')
 		plen--;
 	if (plen <= 1 || plen >= cap)
@@ -148,7 +150,7 @@ mount_one(const char *rootfs, const char *type, const char *source,
     const char *target, const char *const *opts, unsigned nopts, char *err,
     size_t errlen)
 {
-	char *data = scratch_alloc(MOUNT_DATA * 4);
+	char *data = scratch_alloc(MOUNT_OPTS_MAX);
 	const unsigned long ptypes = MS_SHARED | MS_PRIVATE | MS_SLAVE |
 	    MS_UNBINDABLE;
 	char *where, *common = scratch_alloc(NS_PATH_MAX);

@@ -262,7 +262,7 @@ static const struct cell exec_table[ST_MAX][EV_MAX]
 	[ST_DELETING] = {
 		[EV_START] = ERR("cannot start a deleted process"),
 		[EV_DELETE] = NF("cannot delete a deleted process: not found"),
-		[EV_KILL] = NF("process already finished: not found"),
+		[EV_KILL] = NF("cannot kill a deleted process: not found"),
 		[EV_RESIZE] = ERR("cannot resize a deleted process"),
 		[EV_OK] = STAY,
 		[EV_FAIL] = STAY,
@@ -1003,7 +1003,7 @@ create_done(struct proc *p, struct parked *pk, int status, const char *out,
 	reaper_release();
 	if (status != 0) {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "OCI runtime create failed", c->c_ro.ro_log, status, out,
+		    "OCI runtime create failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		create_failed(p, pk, st);
@@ -1170,7 +1170,7 @@ exec_done(struct proc *p, struct parked *pk, int status, const char *out,
 	if (status != 0) {
 		reaper_release();
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "OCI runtime exec failed", c->c_ro.ro_log, status, out,
+		    "OCI runtime exec failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		exec_failed(p, pk, st);
@@ -1303,7 +1303,7 @@ start_done(struct proc *p, struct parked *pk, int status, const char *out,
 
 	if (status != 0) {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "OCI runtime start failed", c->c_ro.ro_log, status, out,
+		    "OCI runtime start failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
@@ -1334,7 +1334,7 @@ restore_done(struct proc *p, struct parked *pk, int status, const char *out,
 	if (status != 0) {
 		reaper_release();
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "OCI runtime restore failed", c->c_ro.ro_log, status, out,
+		    "OCI runtime restore failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
@@ -1705,7 +1705,7 @@ delete_done(struct proc *p, struct parked *pk, int status, const char *out,
 
 	if (status != 0) {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "failed to delete task", c->c_ro.ro_log, status, out, len);
+		    "failed to delete task", c->c_ro.ro_log, c->c_ro.ro_bin, status, out, len);
 		/* Already gone is what we wanted. */
 		if (strstr(st->st_msg, "does not exist") == NULL) {
 			st->st_code = GRPC_UNKNOWN;
@@ -1851,7 +1851,8 @@ kill_done(struct proc *p, struct parked *pk, int status, const char *out,
 		parked_give(pk);
 		return;
 	}
-	runc_error_text(msg, 1024, "runc", c->c_ro.ro_log, status, out,
+	runc_error_text(msg, 1024, "runc", c->c_ro.ro_log, c->c_ro.ro_bin,
+	    status, out,
 	    len);
 	if (has_ci(msg, "os: process already finished") ||
 	    has_ci(msg, "container not running") ||
@@ -1903,7 +1904,7 @@ pause_done(struct proc *p, struct parked *pk, int status, const char *out,
 	if (status != 0) {
 		runc_error_text(st->st_msg, sizeof(st->st_msg), resume ?
 		    "OCI runtime resume failed" : "OCI runtime pause failed",
-		    c->c_ro.ro_log, status, out, len);
+		    c->c_ro.ro_log, c->c_ro.ro_bin, status, out, len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
 		task_reply_error(pk->pk_ref, st);
@@ -1977,7 +1978,7 @@ update_done(struct proc *p, struct parked *pk, int status, const char *out,
 		task_reply_empty(pk->pk_ref);
 	} else {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "OCI runtime update failed", c->c_ro.ro_log, status, out,
+		    "OCI runtime update failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		task_reply_error(pk->pk_ref, st);
@@ -2184,7 +2185,7 @@ ps_done(struct proc *p, struct parked *pk, int status, const char *out,
 		task_reply_pids(pk->pk_ref, c->c_id, out, len);
 	} else {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
-		    "failed to get pids", c->c_ro.ro_log, status, out, len);
+		    "failed to get pids", c->c_ro.ro_log, c->c_ro.ro_bin, status, out, len);
 		st->st_code = GRPC_UNKNOWN;
 		task_reply_error(pk->pk_ref, st);
 	}

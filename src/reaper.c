@@ -78,6 +78,7 @@ reaper_claim(pid_t pid, int *status, struct timespec *when)
 		*status = u->u_status;
 		*when = u->u_when;
 		u->u_pid = 0;
+		reaper_nkept--;
 		return true;
 	}
 	return false;

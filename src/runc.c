@@ -105,6 +105,24 @@ runc_limit(void)
 	return runc_pool.pl_cap;
 }
 
+/*
+ * 0 for an executable regular file, else -ENOENT, -EISDIR or -EACCES
+ * (Go's LookPath passes over directories too).
+ */
+static int
+exec_check(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		return -EACCES;
+	return 0;
+}
+
 int
 runc_lookpath(const char *bin, char *dst, size_t cap)
 {
@@ -113,7 +131,7 @@ runc_lookpath(const char *bin, char *dst, size_t cap)
 	if (strchr(bin, '/')) {
 		if ((size_t)snprintf(dst, cap, "%s", bin) >= cap)
 			return -ENAMETOOLONG;
-		return access(dst, X_OK) == 0 ? 0 : -errno;
+		return exec_check(dst);
 	}
 	path = getenv("PATH");
 	if (path == NULL || *path == '\0')
@@ -131,7 +149,7 @@ runc_lookpath(const char *bin, char *dst, size_t cap)
 		memcpy(dst, p, n);
 		dst[n] = '/';
 		strcpy(dst + n + 1, bin);
-		if (access(dst, X_OK) == 0)
+		if (exec_check(dst) == 0)
 			return 0;
 	}
 	return -ENOENT;
@@ -473,8 +491,20 @@ runc_last_error(const char *log, char *dst, size_t cap)
 		if (v == NULL || !json_str_eq(v, end, "error"))
 			continue;
 		v = json_get(line, end, "msg", NULL);
-		if (v && json_str(v, end, dst, cap) == 0)
+		if (v && json_str(v, end, dst, cap) == 0) {
+			size_t l = strlen(dst), b = 0;
+
+			/* strings.TrimSpace, as getLastRuntimeError does. */
+			while (l > 0 && (dst[l - 1] == ' ' || dst[l - 1] == '\n' ||
+			    dst[l - 1] == '\t' || dst[l - 1] == '\r'))
+				dst[--l] = '\0';
+			while (dst[b] == ' ' || dst[b] == '\n' || dst[b] == '\t' ||
+			    dst[b] == '\r')
+				b++;
+			if (b)
+				memmove(dst, dst + b, l - b + 1);
 			goto out;
+		}
 	}
 	dst[0] = '\0';
 out:
@@ -483,7 +513,7 @@ out:
 
 void
 runc_error_text(char *dst, size_t cap, const char *prefix, const char *log,
-    int status, const char *out, size_t len)
+    const char *bin, int status, const char *out, size_t len)
 {
 	char msg[1024];
 
@@ -496,12 +526,13 @@ runc_error_text(char *dst, size_t cap, const char *prefix, const char *log,
 		snprintf(dst, cap, "%s: %s", prefix, msg);
 		return;
 	}
+	/*
+	 * go-runc: "<bin> did not terminate successfully: exit status N:
+	 * <output>", N being the reaper's status (128 + signal when killed).
+	 */
 	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
 		len--;
-	if (status > 128)
-		snprintf(dst, cap, "%s: signal: %s: %.*s", prefix,
-		    strsignal(status - 128), (int)len, out);
-	else
-		snprintf(dst, cap, "%s: exit status %d: %.*s", prefix, status,
-		    (int)len, out);
+	snprintf(dst, cap, "%s: %s did not terminate successfully: exit status "
+	    "%d: %.*s", prefix, bin && *bin ? bin : "runc", status, (int)len,
+	    out);
 }

@@ -79,7 +79,8 @@ void runc_last_error(const char *log, char *dst, size_t cap);
  * log.json when it has an error, else from the exit status and output.
  */
 void runc_error_text(char *dst, size_t cap, const char *prefix,
-    const char *log, int status, const char *out, size_t len);
+    const char *log, const char *bin, int status, const char *out,
+    size_t len);
 
 /*
  * Fork and exec path with child fds 0..nfd-1 made of fds[] (RUNC_NULL,

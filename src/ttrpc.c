@@ -72,6 +72,7 @@ struct service {
 
 static struct pool conn_pool;
 static uint32_t conn_limit;
+static uint32_t conn_served;	/* connections being served (not refused) */
 static uint8_t *conn_inbufs, *conn_outbufs;
 static uint8_t *ttrpc_big;
 static handle_t ttrpc_big_owner;
@@ -274,6 +275,8 @@ conn_close(struct conn *c)
 		log_info("closing connection: %s", c->c_dead);
 	for (i = 0; i < ttrpc_nclosers; i++)
 		ttrpc_closers[i](h);
+	if (!c->c_reject)
+		conn_served--;
 	rfd_close(&c->c_rfd);
 	if (c->c_wait_big)
 		big_unqueue(c);
@@ -807,7 +810,9 @@ listen_event(handle_t h, uint32_t events)
 		c->c_out = conn_outbufs + (size_t)handle_index(ch) *
 		    NS_CONN_OUTBUF;
 		c->c_ibuf = c->c_in;
-		c->c_reject = conn_pool.pl_used > conn_limit;
+		c->c_reject = conn_served >= conn_limit;
+		if (!c->c_reject)
+			conn_served++;
 		if (c->c_reject)
 			log_warnx("connection limit %u reached: answering "
 			    "RESOURCE_EXHAUSTED", conn_limit);

@@ -32,6 +32,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 gcc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD \
     -Wall -Wextra -Werror -Isrc -Igen -I$NANOPB -o "$tmp/dump" \
     tests/unit/cgroup_dump.c src/cgroup.c src/pbs.c src/log.c \
+    src/scratch.c src/pool.c \
     gen/cgroups/v1/metrics.pb.c gen/cgroups/v2/metrics.pb.c \
     $NANOPB/pb_common.c $NANOPB/pb_encode.c $NANOPB/pb_decode.c || {
 	echo "FAIL: building the dump helper"

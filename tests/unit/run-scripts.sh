@@ -15,7 +15,11 @@ trap 'rm -f "$out"' EXIT INT TERM
 
 for s in $(ls tests/unit/*.sh 2>/dev/null | LC_ALL=C sort); do
 	[ "$(basename "$s")" = "$self" ] && continue
-	if [ -x "$s" ]; then "./$s" > "$out" 2>&1; else sh "$s" > "$out" 2>&1; fi
+	if [ -x "$s" ]; then
+		"./$s" > "$out" 2>&1
+	else
+		sh "$s" > "$out" 2>&1
+	fi
 	rc=$?
 	case $rc in
 	0)

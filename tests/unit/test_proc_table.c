@@ -59,7 +59,7 @@ static const char *const ev_names[NEVENTS] = {
 };
 
 struct want {
-	bool set;		/* false: a cell this table does not state */
+	bool set;		/* false: a cell not stated here */
 	bool known_bug;		/* checked by test_known_bug_cells only */
 	int next;		/* allowed: next state, SAME: stays */
 	int code;		/* refused: gRPC code */
@@ -347,10 +347,6 @@ static void
 test_known_bug_cells(void **state)
 {
 	(void)state;
-	KNOWN_BUG("src/proc.c exec_table[ST_DELETING][EV_KILL] answers "
-	    "\"process already finished: not found\"; an exec's deleted "
-	    "state is deleted_state.go's: \"cannot kill a deleted process: "
-	    "not found\"");
 	assert_int_equal(check_table(true, init_want, NULL, NULL, true) +
 	    check_table(false, exec_want, exec_states, exec_events, true), 0);
 }

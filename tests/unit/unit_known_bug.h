@@ -16,7 +16,7 @@
 
 #define KNOWN_BUG(why)	do {						\
 	if (getenv("NS_UNIT_KNOWN_BUGS") == NULL) {			\
-		print_message("known bug, skipped: %s\n", (why));	\
+		print_message("known bug, skipped: %s\n", why);	\
 		skip();							\
 	}								\
 } while (0)
