@@ -231,9 +231,22 @@ child_exec(const char *path, char *const argv[], const char *const *envp,
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (i = 1; i < 65; i++)
+	/*
+	 * Every disposition back to default, through the system call: libc
+	 * refuses signals 32-34 (its own), yet an ignored one inherited from
+	 * whoever started containerd would otherwise reach the container.
+	 */
+	for (i = 1; i < 65; i++) {
+		struct {
+			void *handler;
+			unsigned long flags;
+			void *restorer;
+			unsigned long mask;
+		} dfl = { 0 };
+
 		if (i != SIGKILL && i != SIGSTOP)
-			signal(i, SIG_DFL);
+			syscall(SYS_rt_sigaction, i, &dfl, NULL, 8);
+	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Move every source above the targets first so none is clobbered. */
 	for (i = 0; i < n; i++) {

@@ -163,7 +163,9 @@ privd_shim_for() { # <id>
 	for f in /proc/[0-9]*; do
 		p=${f#/proc/}
 		[ "$p" = "$PRIVD_PID" ] && continue
-		_privd_argv "$p" && _argv_is_daemon || continue
+		if ! { _privd_argv "$p" && _argv_is_daemon; }; then
+			continue
+		fi
 		[ "$(_argv_id)" = "$1" ] && pid_alive "$p" && echo "$p" && return 0
 	done
 	return 1
@@ -236,6 +238,7 @@ _privd_remove_cgroups() {
 _privd_restore_subtree() {
 	local f=$PRIVD_V2ROOT_HOST/cgroup.subtree_control c
 	[ -e "$D/subtree.before" ] && [ -e "$f" ] || return 0
+	# shellcheck disable=SC2013 # one line of words
 	for c in $(cat "$f"); do
 		grep -qw -- "$c" "$D/subtree.before" && continue
 		if ! echo "-$c" 2>/dev/null >"$f"; then
@@ -247,6 +250,7 @@ _privd_restore_subtree() {
 
 _privd_subtree_restored() {
 	local c
+	# shellcheck disable=SC2013 # one line of words
 	for c in $(cat "$PRIVD_V2ROOT_HOST/cgroup.subtree_control"); do
 		grep -qw -- "$c" "$D/subtree.before" "$D/subtree.inuse" \
 			2>/dev/null || return 1
