@@ -48,11 +48,16 @@ UNIT := $(sort $(wildcard tests/unit/test_*.c))
 # constant tables then sit in .rodata instead of writable .data.rel.ro.
 REL_CFLAGS := $(CFLAGS_ALL) -Os -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -fno-stack-protector -DNS_OWN_PRINTF \
+	-DNS_LAYOUT \
 	-mcmodel=medium -mlarge-data-threshold=1024 -fno-pie -flto
 # -z noseparate-code: headers, code and constants share pages instead of
 # each starting a page of its own.
+# tools/ld/idle-first.ld: the idle shim's code (src/layout.h) and the C
+# library first, so an idle shim maps the first text window only.  Headers
+# keep a page of their own (separate-code) so reading them at startup does
+# not map the code around them.
 REL_LDFLAGS := -static -no-pie -flto=auto -Wl,--gc-sections \
-	-Wl,-z,noseparate-code -s
+	-Wl,-T,tools/ld/idle-first.ld -s
 DBG_CFLAGS := $(CFLAGS_ALL) -O1 -g
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD

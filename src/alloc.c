@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "alloc.h"
 
 /* glibc and musl declare these only under some feature macros. */
@@ -25,7 +26,7 @@ static size_t alloc_used;
 static int alloc_state;		/* 0 startup, 1 sealed, 2 sealed strict */
 static uint64_t alloc_bad;
 
-void
+NS_IDLE void
 alloc_seal(bool strict)
 {
 	alloc_state = strict ? 2 : 1;
@@ -163,7 +164,7 @@ malloc_usable_size(void *p)
 
 #else
 
-void
+NS_IDLE void
 alloc_seal(bool strict)
 {
 	(void)strict;

@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "cgroup.h"
 #include "cgroups/v1/metrics.pb.h"
 #include "cgroups/v2/metrics.pb.h"
@@ -118,7 +119,7 @@ static char *cg_path;		/* scratch too */
  * Every entry point takes its read buffers from scratch and gives them
  * back on return (nothing it returns points into them).
  */
-static void
+NS_IDLE static void
 cg_scratch(void)
 {
 	cg_buf = scratch_alloc(CG_FILE_MAX);
@@ -189,7 +190,7 @@ cg_trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-static bool
+NS_IDLE static bool
 cg_eq(const char *s, size_t n, const char *lit)
 {
 	return strlen(lit) == n && memcmp(s, lit, n) == 0;
@@ -199,7 +200,7 @@ cg_eq(const char *s, size_t n, const char *lit)
  * Split the next whitespace-separated field (strings.Fields) off
  * [*p, end).  Returns false when none is left.
  */
-static bool
+NS_IDLE static bool
 cg_field(const char **p, const char *end, const char **f, size_t *n)
 {
 	const char *s = *p;
@@ -373,7 +374,7 @@ cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 /* --- startup: mode, mounts, huge page sizes ---------------------------- */
 
 /* Undo mountinfo's octal escapes (\040 for space) into dst. */
-static int
+NS_IDLE static int
 cg_unescape(const char *s, size_t n, char *dst, size_t cap)
 {
 	size_t i, o = 0;
@@ -401,7 +402,7 @@ cg_unescape(const char *s, size_t n, char *dst, size_t cap)
  * Where a mount point of the table is for us: cg_root stands in for
  * /sys/fs/cgroup (the same thing unless cgroup_init_at moved it).
  */
-static int
+NS_IDLE static int
 cg_map_mount(const char *mnt, char *dst, size_t cap)
 {
 	size_t sl = strlen(CG_SYSROOT);
@@ -425,7 +426,7 @@ struct cg_seen {
  * One line of mountinfo:
  * "id parent maj:min root mountpoint opts [optional...] - fs source super"
  */
-static void
+NS_IDLE static void
 cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
 {
 	const char *p = l, *end = l + n, *f[5], *fs, *src, *sup, *x;
@@ -479,7 +480,7 @@ cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
  * long one), handing each complete line to cg_mountinfo_line.  Lines
  * longer than the buffer are skipped.
  */
-static int
+NS_IDLE static int
 cg_read_mountinfo(const char *path, struct cg_seen *seen)
 {
 	size_t have = 0, skip = 0;
@@ -523,7 +524,7 @@ cg_read_mountinfo(const char *path, struct cg_seen *seen)
  * "hugepages-2048kB" -> "2MB", as Go's hugePageSizes does with
  * units.RAMInBytes and units.CustomSize("%g%s", size, 1024, B..PB).
  */
-static int
+NS_IDLE static int
 cg_huge_name(const char *dname, char *dst, size_t cap)
 {
 	static const char *const units[] = { "B", "KB", "MB", "GB", "TB",
@@ -583,7 +584,7 @@ struct cg_dirent64 {
 };
 
 /* List the huge page sizes once (Go: ReadDir, so sorted by name). */
-static void
+NS_IDLE static void
 cg_read_hugepages(void)
 {
 	static char names[CG_HUGE_MAX][64];
@@ -624,7 +625,7 @@ cg_read_hugepages(void)
 			cg_nhuge++;
 }
 
-static bool
+NS_IDLE static bool
 cg_is_cgroup2(const char *path)
 {
 	struct statfs st;
@@ -638,7 +639,7 @@ cg_is_cgroup2(const char *path)
  * fixture directory can never be a cgroup2 mount, so cgroup_init_at
  * takes the mode from its table; cgroup_init asks statfs, as Go does.
  */
-static void
+NS_IDLE static void
 cg_setup(const char *root, const char *mountinfo, bool by_table)
 {
 	struct cg_seen seen = { false, false };
@@ -671,7 +672,7 @@ cg_setup(const char *root, const char *mountinfo, bool by_table)
 	}
 }
 
-void
+NS_IDLE void
 cgroup_init(void)
 {
 	size_t mark = scratch_mark();
@@ -698,7 +699,7 @@ cgroup_set_host_paths(const char *hugepages, const char *partitions)
 	cg_partitions = partitions ? partitions : "/proc/partitions";
 }
 
-enum cg_mode
+NS_IDLE enum cg_mode
 cgroup_mode(void)
 {
 	return cg_mode_now;

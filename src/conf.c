@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "conf.h"
 #include "log.h"
@@ -34,7 +35,7 @@ static const struct {
 
 #define CONF_N (sizeof(conf_table) / sizeof(conf_table[0]))
 
-static void
+NS_IDLE static void
 conf_set(size_t i, const char *value, const char *from)
 {
 	char *end;
@@ -52,7 +53,7 @@ conf_set(size_t i, const char *value, const char *from)
 	*conf_table[i].val = (uint32_t)v;
 }
 
-void
+NS_IDLE void
 conf_load(void)
 {
 	size_t i;
@@ -66,7 +67,7 @@ conf_load(void)
 	}
 }
 
-bool
+NS_IDLE bool
 conf_flag(const char *name, const char *value)
 {
 	size_t i;
@@ -82,7 +83,7 @@ conf_flag(const char *name, const char *value)
 	return false;
 }
 
-void
+NS_IDLE void
 conf_describe(char *dst, size_t cap)
 {
 	size_t i, n = 0;

@@ -25,6 +25,7 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "events.h"
 #include "log.h"
@@ -89,7 +90,7 @@ static void cl_event(handle_t h, uint32_t events);
 static void cl_kick(void);
 static void events_sweep(void);
 
-void
+NS_IDLE void
 events_init(const char *address, const char *ns, uint32_t max_events,
     uint32_t max_bytes)
 {
@@ -484,7 +485,7 @@ cl_kick(void)
 	cl_kicked = true;
 }
 
-static void
+NS_IDLE static void
 events_sweep(void)
 {
 	if (cl_kicked && cl_state == CL_IDLE) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layout.h"
 #include "fmt.h"
 
 struct out {
@@ -15,7 +16,7 @@ struct out {
 	size_t cap, n;
 };
 
-static void
+NS_IDLE static void
 put(struct out *o, char c)
 {
 	if (o->n + 1 < o->cap)
@@ -23,14 +24,14 @@ put(struct out *o, char c)
 	o->n++;
 }
 
-static void
+NS_IDLE static void
 pad(struct out *o, char c, int k)
 {
 	while (k-- > 0)
 		put(o, c);
 }
 
-static void
+NS_IDLE static void
 put_field(struct out *o, const char *s, size_t len, int width, bool left,
     char padc, const char *prefix)
 {
@@ -49,7 +50,7 @@ put_field(struct out *o, const char *s, size_t len, int width, bool left,
 		pad(o, ' ', fill);
 }
 
-int
+NS_IDLE int
 fmt_vsnprintf(char *dst, size_t cap, const char *f, va_list ap)
 {
 	static const char lower[] = "0123456789abcdef";
@@ -181,13 +182,13 @@ fmt_vsnprintf(char *dst, size_t cap, const char *f, va_list ap)
 }
 
 #ifdef NS_OWN_PRINTF
-int
+NS_IDLE int
 vsnprintf(char *dst, size_t cap, const char *fmt, va_list ap)
 {
 	return fmt_vsnprintf(dst, cap, fmt, ap);
 }
 
-int
+NS_IDLE int
 snprintf(char *dst, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -199,7 +200,7 @@ snprintf(char *dst, size_t cap, const char *fmt, ...)
 	return n;
 }
 
-int
+NS_IDLE int
 sprintf(char *dst, const char *fmt, ...)
 {
 	va_list ap;

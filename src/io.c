@@ -37,6 +37,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "io.h"
 #include "log.h"
@@ -97,7 +98,7 @@ static io_drained_fn *io_drained_cb;
 static void io_event(handle_t h, uint32_t events);
 static void stream_pump(struct io *io, struct stream *s);
 
-void
+NS_IDLE void
 io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained)
 {
 	pool_init(&io_pool, "stdio sets", K_IO, sizeof(struct io), max);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "log.h"
 #include "scratch.h"
 
@@ -28,7 +29,7 @@ static const char *const log_names[] = {
 	[LOG_ERROR] = "error",
 };
 
-void
+NS_IDLE void
 log_init(int fd, enum log_level min, const char *fields)
 {
 	log_fd = fd;
@@ -36,7 +37,7 @@ log_init(int fd, enum log_level min, const char *fields)
 	log_fields = fields ? fields : "";
 }
 
-void
+NS_IDLE void
 log_set_fd(int fd)
 {
 	log_fd = fd;
@@ -53,7 +54,7 @@ log_dropped(void)
  * from 0000-03-01.  Used instead of gmtime_r, which in glibc may load time
  * zone data (and allocate) on first use.
  */
-static void
+NS_IDLE static void
 log_civil(int64_t t, struct tm *tm)
 {
 	int64_t days = t / 86400, rem = t % 86400, era, doe, yoe, doy, mp;
@@ -77,7 +78,7 @@ log_civil(int64_t t, struct tm *tm)
 }
 
 /* Append src to dst[*n..cap) with " and \ escaped and controls as \n etc. */
-static void
+NS_IDLE static void
 log_escape(char *dst, size_t *n, size_t cap, const char *src)
 {
 	size_t i = *n;
@@ -103,7 +104,7 @@ log_escape(char *dst, size_t *n, size_t cap, const char *src)
 #define LOG_MSG		2048
 #define LOG_LINE	4608
 
-static void
+NS_IDLE static void
 log_emit(enum log_level lvl, int err, const char *fmt, va_list ap)
 {
 	size_t mark;
@@ -141,7 +142,7 @@ log_emit(enum log_level lvl, int err, const char *fmt, va_list ap)
 }
 
 #define LOG_FN(name, lvl, witherr)				\
-	void							\
+	NS_IDLE void						\
 	name(const char *fmt, ...)				\
 	{							\
 		int e = errno;					\

@@ -31,6 +31,7 @@
 
 #include <pb_encode.h>
 
+#include "layout.h"
 #include "alloc.h"
 #include "bounds.h"
 #include "cgroup.h"
@@ -108,7 +109,7 @@ usage(const char *why)
 }
 
 /* Go's flag package: -f v, --f v, -f=v; booleans take no value. */
-static void
+NS_IDLE static void
 parse_flags(int argc, char **argv)
 {
 	static const struct {
@@ -179,7 +180,7 @@ print_version(void)
 }
 
 /* Read a whole small file into buf (NUL-terminated); length or -errno. */
-static ssize_t
+NS_IDLE static ssize_t
 read_file(const char *path, char *buf, size_t cap)
 {
 	ssize_t n, got = 0;
@@ -439,6 +440,11 @@ action_start(void)
 
 	if (opt.id == NULL || opt.address == NULL)
 		fatalx("start needs -id and -address");
+	/*
+	 * The daemon reads the same limits: refuse bad ones here, where the
+	 * message reaches containerd, rather than leave it a dead socket.
+	 */
+	conf_load();
 	socket_path(group_key(), sock_path, sizeof(sock_path));
 	snprintf(addr, sizeof(addr), "unix://%s", sock_path);
 	if (mkdir("/run/containerd", 0711) < 0 && errno != EEXIST)
@@ -637,7 +643,7 @@ on_usr1(void)
  * Shutdown (the Shutdown call with no containers, or SIGTERM/SIGINT):
  * stop taking connections, give queued events up to 5 s, then leave.
  */
-static void
+NS_IDLE static void
 shutdown_sweep(void)
 {
 	if (shutdown_at == 0) {
@@ -655,7 +661,7 @@ shutdown_sweep(void)
 	}
 }
 
-static int
+NS_IDLE static int
 serve_socket(void)
 {
 	int type = 0, fd;
@@ -676,7 +682,7 @@ serve_socket(void)
 	return 3;
 }
 
-static void __attribute__((noreturn))
+NS_IDLE static void __attribute__((noreturn))
 serve(void)
 {
 	static char fields[256];
@@ -754,7 +760,7 @@ serve(void)
 	_exit(0);
 }
 
-int
+NS_IDLE int
 main(int argc, char **argv)
 {
 	main_argv = argv;

@@ -36,6 +36,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "cgroup.h"
 #include "log.h"
 #include "oom.h"
@@ -70,7 +71,7 @@ oom_scratch(void)
 
 static void oom_event(handle_t h, uint32_t events);
 
-void
+NS_IDLE void
 oom_init(uint32_t max_watches, oom_fn *fn)
 {
 	pool_init(&oom_pool, "oom watches", K_OOM, sizeof(struct oomw),

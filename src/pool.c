@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "layout.h"
 #include "log.h"
 #include "pool.h"
 
@@ -19,7 +20,7 @@
 static uint8_t *region_small;
 static size_t region_small_used;
 
-static void *
+NS_IDLE static void *
 region_map(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -31,7 +32,7 @@ region_map(size_t len)
 	return p;
 }
 
-void *
+NS_IDLE void *
 region_reserve(size_t len)
 {
 	void *p;
@@ -51,7 +52,7 @@ region_reserve(size_t len)
 	return p;
 }
 
-void
+NS_IDLE void
 region_release(void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p, pg = 4096;
@@ -63,7 +64,7 @@ region_release(void *p, size_t len)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-void
+NS_IDLE void
 region_zero(void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p, pg = 4096;
@@ -83,7 +84,7 @@ region_zero(void *p, size_t len)
 	memset((void *)hi, 0, a + len - hi);
 }
 
-void
+NS_IDLE void
 pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
     uint32_t cap)
 {
@@ -105,7 +106,7 @@ pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
 	pl->pl_base = r + meta;
 }
 
-handle_t
+NS_IDLE handle_t
 pool_take(struct pool *pl)
 {
 	uint32_t i;
@@ -123,7 +124,7 @@ pool_take(struct pool *pl)
 	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
 }
 
-void *
+NS_IDLE void *
 pool_get(const struct pool *pl, handle_t h)
 {
 	uint32_t i = handle_index(h);
@@ -137,7 +138,7 @@ pool_get(const struct pool *pl, handle_t h)
 	return pl->pl_base + (size_t)i * pl->pl_size;
 }
 
-void
+NS_IDLE void
 pool_give(struct pool *pl, handle_t h)
 {
 	void *obj = pool_get(pl, h);
@@ -152,7 +153,7 @@ pool_give(struct pool *pl, handle_t h)
 	pl->pl_used--;
 }
 
-handle_t
+NS_IDLE handle_t
 pool_handle(const struct pool *pl, const void *obj)
 {
 	size_t off = (size_t)((const uint8_t *)obj - pl->pl_base);
@@ -161,7 +162,7 @@ pool_handle(const struct pool *pl, const void *obj)
 	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
 }
 
-void *
+NS_IDLE void *
 pool_iter(const struct pool *pl, uint32_t *idx)
 {
 	while (*idx < pl->pl_hwm) {

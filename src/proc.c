@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "cgroup.h"
 #include "io.h"
@@ -2415,7 +2416,7 @@ proc_oom(handle_t owner)
 		task_ev_oom(c->c_id);
 }
 
-void
+NS_IDLE void
 proc_init(uint32_t max_ctrs, uint32_t max_procs, uint32_t max_parked,
     const char *ns)
 {

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "log.h"
 #include "pool.h"
@@ -35,7 +36,7 @@ static int reactor_code;
 static struct rtimer **reactor_heap;	/* 1-based min-heap on rt_at */
 static uint32_t reactor_nheap, reactor_heapcap;
 
-uint64_t
+NS_IDLE uint64_t
 now_ms(void)
 {
 	struct timespec ts;
@@ -44,7 +45,7 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void
+NS_IDLE static void
 reactor_signal(handle_t h, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -58,7 +59,7 @@ reactor_signal(handle_t h, uint32_t events)
 	}
 }
 
-void
+NS_IDLE void
 reactor_init(uint32_t max_timers)
 {
 	reactor_epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -71,20 +72,20 @@ reactor_init(uint32_t max_timers)
 	reactor_fns[K_SIGNAL] = reactor_signal;
 }
 
-void
+NS_IDLE void
 reactor_handler(uint8_t kind, reactor_fn *fn)
 {
 	reactor_fns[kind] = fn;
 }
 
-void
+NS_IDLE void
 reactor_sweep(reactor_hook *fn)
 {
 	if (reactor_nhooks < sizeof(reactor_hooks) / sizeof(reactor_hooks[0]))
 		reactor_hooks[reactor_nhooks++] = fn;
 }
 
-void
+NS_IDLE void
 reactor_on_signal(int signo, reactor_hook *fn)
 {
 	int fd;
@@ -104,7 +105,7 @@ reactor_on_signal(int signo, reactor_hook *fn)
 	}
 }
 
-void
+NS_IDLE void
 rfd_init(struct rfd *r, int fd, handle_t h)
 {
 	r->rf_fd = fd;
@@ -113,7 +114,7 @@ rfd_init(struct rfd *r, int fd, handle_t h)
 	r->rf_h = h;
 }
 
-int
+NS_IDLE int
 rfd_want(struct rfd *r, uint32_t mask)
 {
 	struct epoll_event ev;
@@ -145,7 +146,7 @@ rfd_want(struct rfd *r, uint32_t mask)
 	return 0;
 }
 
-void
+NS_IDLE void
 rfd_close(struct rfd *r)
 {
 	if (!rfd_open(r))
@@ -158,7 +159,7 @@ rfd_close(struct rfd *r)
 	r->rf_mask = 0;
 }
 
-static void
+NS_IDLE static void
 heap_swap(uint32_t a, uint32_t b)
 {
 	struct rtimer *t = reactor_heap[a];
@@ -169,7 +170,7 @@ heap_swap(uint32_t a, uint32_t b)
 	reactor_heap[b]->rt_pos = b;
 }
 
-static void
+NS_IDLE static void
 heap_up(uint32_t i)
 {
 	while (i > 1 && reactor_heap[i / 2]->rt_at > reactor_heap[i]->rt_at) {
@@ -178,7 +179,7 @@ heap_up(uint32_t i)
 	}
 }
 
-static void
+NS_IDLE static void
 heap_down(uint32_t i)
 {
 	for (;;) {
@@ -197,7 +198,7 @@ heap_down(uint32_t i)
 	}
 }
 
-void
+NS_IDLE void
 rtimer_cancel(struct rtimer *t)
 {
 	uint32_t i = t->rt_pos;
@@ -216,7 +217,7 @@ rtimer_cancel(struct rtimer *t)
 	}
 }
 
-void
+NS_IDLE void
 rtimer_set(struct rtimer *t, handle_t h, uint64_t at)
 {
 	rtimer_cancel(t);
@@ -236,7 +237,7 @@ rtimer_set(struct rtimer *t, handle_t h, uint64_t at)
 	heap_up(t->rt_pos);
 }
 
-static void
+NS_IDLE static void
 reactor_fire_timers(void)
 {
 	uint64_t now = now_ms();
@@ -254,7 +255,7 @@ reactor_fire_timers(void)
 	}
 }
 
-static int
+NS_IDLE static int
 reactor_timeout(void)
 {
 	uint64_t now, at;
@@ -268,13 +269,13 @@ reactor_timeout(void)
 	return at - now > 60000 ? 60000 : (int)(at - now);
 }
 
-bool
+NS_IDLE bool
 reactor_running(void)
 {
 	return reactor_live;
 }
 
-void
+NS_IDLE void
 reactor_stop(int code)
 {
 	reactor_live = false;
@@ -282,7 +283,7 @@ reactor_stop(int code)
 }
 
 /* One batch: wait (at most timeout_ms, -1 forever), dispatch, sweep. */
-void
+NS_IDLE void
 reactor_once(int timeout_ms)
 {
 	struct epoll_event evs[NS_EPOLL_BATCH];
@@ -312,7 +313,7 @@ reactor_once(int timeout_ms)
 	scratch_reset();
 }
 
-int
+NS_IDLE int
 reactor_run(void)
 {
 	reactor_live = true;

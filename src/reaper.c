@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "log.h"
 #include "reactor.h"
@@ -26,13 +27,13 @@ static unsigned reaper_holds;
 static struct unclaimed reaper_kept[NS_UNCLAIMED];
 static unsigned reaper_nkept, reaper_next;
 
-static void
+NS_IDLE static void
 reaper_sigchld(void)
 {
 	reaper_needed = true;
 }
 
-void
+NS_IDLE void
 reaper_kick(void)
 {
 	reaper_needed = true;
@@ -104,14 +105,14 @@ reaper_release(void)
 	}
 }
 
-void
+NS_IDLE void
 reaper_route(reaper_route_fn *fn)
 {
 	if (reaper_nroutes < sizeof(reaper_routes) / sizeof(reaper_routes[0]))
 		reaper_routes[reaper_nroutes++] = fn;
 }
 
-static void
+NS_IDLE static void
 reaper_sweep(void)
 {
 	struct timespec when;
@@ -141,7 +142,7 @@ reaper_sweep(void)
 	}
 }
 
-void
+NS_IDLE void
 reaper_init(void)
 {
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "json.h"
 #include "log.h"
@@ -63,7 +64,7 @@ static int runc_devnull = -1;
 static void runc_event(handle_t h, uint32_t events);
 static void runc_sweep(void);
 
-void
+NS_IDLE void
 runc_init(uint32_t max_calls)
 {
 	pool_init(&runc_pool, "runc calls", K_RUNC, sizeof(struct rcall),
@@ -81,7 +82,7 @@ runc_init(uint32_t max_calls)
  * NOTIFY_SOCKET from our own environment, in place, once at startup.
  * Children then get `environ` as it is.
  */
-void
+NS_IDLE void
 runc_set_env(char **envp)
 {
 	char **w = envp;
@@ -435,7 +436,7 @@ runc_reaped(pid_t pid, int status, const struct timespec *when)
 	return false;
 }
 
-static void
+NS_IDLE static void
 runc_sweep(void)
 {
 	while (runc_done_head) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout.h"
 #include "log.h"
 #include "pool.h"
 #include "scratch.h"
@@ -23,7 +24,7 @@ static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
 static size_t scratch_top, scratch_hwm, scratch_max;
 static size_t scratch_last, scratch_last_hwm;	/* for scratch_trim */
 
-void
+NS_IDLE void
 scratch_reset(void)
 {
 	if (scratch_hwm > scratch_max)
@@ -35,7 +36,7 @@ scratch_reset(void)
 	scratch_hwm = 0;
 }
 
-void *
+NS_IDLE void *
 scratch_alloc(size_t n)
 {
 	size_t at = (scratch_top + 7) & ~(size_t)7;
@@ -55,7 +56,7 @@ scratch_alloc(size_t n)
 	return p;
 }
 
-void
+NS_IDLE void
 scratch_trim(void *p, size_t used)
 {
 	size_t at = (size_t)((char *)p - scratch_mem);
@@ -70,7 +71,7 @@ scratch_trim(void *p, size_t used)
 		scratch_max = scratch_hwm;
 }
 
-char *
+NS_IDLE char *
 scratch_printf(const char *fmt, ...)
 {
 	size_t room = SCRATCH_SIZE - ((scratch_top + 7) & ~(size_t)7);
@@ -91,7 +92,7 @@ scratch_printf(const char *fmt, ...)
 	return p;
 }
 
-char *
+NS_IDLE char *
 scratch_copy(const void *src, size_t n)
 {
 	char *p = scratch_alloc(n + 1);
@@ -102,26 +103,26 @@ scratch_copy(const void *src, size_t n)
 	return p;
 }
 
-size_t
+NS_IDLE size_t
 scratch_mark(void)
 {
 	return scratch_top;
 }
 
-void
+NS_IDLE void
 scratch_back(size_t mark)
 {
 	if (mark <= scratch_top)
 		scratch_top = mark;
 }
 
-size_t
+NS_IDLE size_t
 scratch_used(void)
 {
 	return scratch_top;
 }
 
-size_t
+NS_IDLE size_t
 scratch_peak(void)
 {
 	return scratch_max;

@@ -15,6 +15,7 @@
 
 #include <pb_encode.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "cgroup.h"
 #include "events.h"
@@ -784,7 +785,7 @@ task_dispatch(const struct ttrpc_call *call)
 	return false;
 }
 
-void
+NS_IDLE void
 task_init(const char *ns)
 {
 	task_ns = ns;

@@ -33,6 +33,7 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+#include "layout.h"
 #include "bounds.h"
 #include "log.h"
 #include "pbs.h"
@@ -120,7 +121,7 @@ ttrpc_hdr_get(const uint8_t h[10], uint32_t *len, uint32_t *sid,
 		*flags = h[9];
 }
 
-void
+NS_IDLE void
 ttrpc_init(int listen_fd, uint32_t max_conns)
 {
 	struct rlimit rl;
@@ -149,7 +150,7 @@ ttrpc_init(int listen_fd, uint32_t max_conns)
 	ttrpc_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-void
+NS_IDLE void
 ttrpc_service(const char *name, ttrpc_service_fn *fn)
 {
 	if (ttrpc_nservices < sizeof(ttrpc_services) /
@@ -159,7 +160,7 @@ ttrpc_service(const char *name, ttrpc_service_fn *fn)
 	}
 }
 
-void
+NS_IDLE void
 ttrpc_on_close(ttrpc_close_fn *fn)
 {
 	if (ttrpc_nclosers < sizeof(ttrpc_closers) / sizeof(ttrpc_closers[0]))
@@ -821,7 +822,7 @@ listen_event(handle_t h, uint32_t events)
 	}
 }
 
-static void
+NS_IDLE static void
 ttrpc_sweep(void)
 {
 	uint32_t i = 0;
