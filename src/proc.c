@@ -288,6 +288,8 @@ struct ctr {
 	uint32_t c_strlen;
 	struct cgroup_ref c_cg;
 	char c_str[NS_CTR_STR];
+	/* The criu work dir of a checkpoint under way (last: rarely touched). */
+	char c_ckpt_work[NS_PATH_MAX];
 };
 
 struct proc {
@@ -2072,10 +2074,12 @@ proc_checkpoint(const struct proc_checkpoint *pk_in, struct ttrpc_ref ref,
 		    c->c_bundle);
 		pk->pk_seq = 1;		/* ours: removed afterwards */
 	}
+	/* The completion needs it again (criu's dump.log is in there). */
+	snprintf(c->c_ckpt_work, sizeof(c->c_ckpt_work), "%s", work);
 	args[n++] = "checkpoint";
+	/* The request's path, as the Go shim (image_path is not used). */
 	args[n++] = "--image-path";
-	args[n++] = pk_in->pk_image_path && *pk_in->pk_image_path ?
-	    pk_in->pk_image_path : pk_in->pk_path;
+	args[n++] = pk_in->pk_path;
 	args[n++] = "--work-path";
 	args[n++] = work;
 	if (pk_in->pk_open_tcp)
@@ -2133,7 +2137,7 @@ checkpoint_done(struct proc *p, struct parked *pk, int status,
 	struct status *st = &proc_st;
 	size_t k = 0;
 
-	work = scratch_printf("%s/work/criu-work", c->c_bundle);
+	work = c->c_ckpt_work;
 	if (status == 0) {
 		task_reply_empty(pk->pk_ref);
 	} else {

@@ -85,7 +85,8 @@ struct proc_checkpoint {
 	bool pk_exit, pk_open_tcp, pk_ext_unix, pk_terminal, pk_file_locks;
 	const char *pk_empty_ns[16];
 	unsigned pk_nempty_ns;
-	const char *pk_cgroups_mode, *pk_image_path, *pk_work_path;
+	/* image_path is not used: the request's path is (as the Go shim). */
+	const char *pk_cgroups_mode, *pk_work_path;
 };
 
 void proc_init(uint32_t max_ctrs, uint32_t max_procs, uint32_t max_parked,

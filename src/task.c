@@ -606,7 +606,7 @@ task_update(const struct ttrpc_call *call)
 static void
 task_checkpoint(const struct ttrpc_call *call)
 {
-	char *path, *mode, *img, *work;
+	char *path, *mode, *work;
 	static containerd_runc_v1_CheckpointOptions o;
 	containerd_task_v2_CheckpointTaskRequest *r = &task_req.checkpoint;
 	struct status *st = &task_st;
@@ -632,8 +632,6 @@ task_checkpoint(const struct ttrpc_call *call)
 	if (copy_path("checkpoint path", &r->path, NS_PATH_MAX, true, &path,
 	    st) < 0 ||
 	    copy_str("cgroups mode", &o.cgroups_mode, 64, &mode, st) < 0 ||
-	    copy_path("image path", &o.image_path, NS_PATH_MAX, true, &img,
-	    st) < 0 ||
 	    copy_path("work path", &o.work_path, NS_PATH_MAX, true, &work,
 	    st) < 0)
 		goto fail;
@@ -654,7 +652,6 @@ task_checkpoint(const struct ttrpc_call *call)
 	pk.pk_terminal = o.terminal;
 	pk.pk_file_locks = o.file_locks;
 	pk.pk_cgroups_mode = mode;
-	pk.pk_image_path = img;
 	pk.pk_work_path = work;
 	finish(call->tc_ref, proc_checkpoint(&pk, call->tc_ref, st));
 	return;
