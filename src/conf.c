@@ -12,6 +12,10 @@
 
 struct conf conf;
 
+/* Values clamped to their maximum, told once the log is there. */
+static const char *conf_clamped[8];
+static unsigned conf_nclamped;
+
 static const struct {
 	const char *flag, *env;
 	uint32_t *val;
@@ -45,9 +49,8 @@ conf_set(size_t i, const char *value, const char *from)
 		fatalx("%s: %s=%s is not a positive number", from,
 		    conf_table[i].flag, value);
 	if (v > conf_table[i].max) {
-		log_warnx("%s: %s=%lu is above the maximum %u; using %u",
-		    from, conf_table[i].flag, v, conf_table[i].max,
-		    conf_table[i].max);
+		if (conf_nclamped < 8)
+			conf_clamped[conf_nclamped++] = conf_table[i].env;
 		v = conf_table[i].max;
 	}
 	*conf_table[i].val = (uint32_t)v;
@@ -68,6 +71,29 @@ conf_load(void)
 }
 
 NS_IDLE bool
+conf_known(const char *name)
+{
+	size_t i;
+
+	if (strncmp(name, "limit-", 6) != 0)
+		return false;
+	for (i = 0; i < CONF_N; i++)
+		if (strcmp(name + 6, conf_table[i].flag) == 0)
+			return true;
+	return false;
+}
+
+void
+conf_report(void)
+{
+	unsigned i;
+
+	for (i = 0; i < conf_nclamped; i++)
+		log_warnx("%s is above its maximum: using the maximum",
+		    conf_clamped[i]);
+}
+
+bool
 conf_flag(const char *name, const char *value)
 {
 	size_t i;

@@ -31,6 +31,10 @@ void conf_load(void);
  * applied, clamped; bad numbers are fatal at startup).
  */
 bool conf_flag(const char *name, const char *value);
+/* Is name one of the -limit-NAME flags? */
+bool conf_known(const char *name);
+/* Log the limits that were clamped to their maximum (after log_init). */
+void conf_report(void);
 /* One line naming every limit, for the startup log. */
 void conf_describe(char *dst, size_t cap);
 

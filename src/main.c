@@ -74,6 +74,8 @@ static struct {
 	const char *ns, *id, *address, *publish, *bundle, *socket;
 	bool debug, version;
 	const char *action;
+	char *limits[32];	/* -limit-NAME flags as given */
+	unsigned nlimits;
 } opt = { .publish = "containerd" };
 
 static char **main_argv;
@@ -146,6 +148,14 @@ parse_flags(int argc, char **argv)
 			*(a[0] == 'd' ? &opt.debug : &opt.version) = v;
 			continue;
 		}
+		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
+			if (strcmp(a, strs[k].name) == 0)
+				break;
+		if (k == sizeof(strs) / sizeof(strs[0]) && !conf_known(a)) {
+			snprintf(why, sizeof(why), "flag provided but not "
+			    "defined: -%s", a);
+			usage(why);
+		}
 		if (eq) {
 			val = eq + 1;
 		} else if (i + 1 < argc) {
@@ -155,16 +165,18 @@ parse_flags(int argc, char **argv)
 			    "-%s", a);
 			usage(why);
 		}
-		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
-			if (strcmp(a, strs[k].name) == 0) {
-				*strs[k].dst = val;
-				break;
-			}
+		if (k < sizeof(strs) / sizeof(strs[0])) {
+			*strs[k].dst = val;
+			continue;
 		}
-		if (k == sizeof(strs) / sizeof(strs[0]) && !conf_flag(a, val)) {
-			snprintf(why, sizeof(why), "flag provided but not "
-			    "defined: -%s", a);
-			usage(why);
+		conf_flag(a, val);
+		/* start hands the limits on to the daemon it spawns. */
+		if (opt.nlimits + 2 <= sizeof(opt.limits) / sizeof(opt.limits[0])) {
+			opt.limits[opt.nlimits++] = argv[i - (eq ? 0 : 1)];
+			if (!eq)
+				opt.limits[opt.nlimits++] = val;
+			else
+				*eq = '=';
 		}
 	}
 }
@@ -433,18 +445,16 @@ action_start(void)
 	static containerd_runc_v1_Options o;
 	static google_protobuf_Any any;
 	static char cg[NS_PATH_MAX];
-	char *argv[10];
+	static char self[NS_PATH_MAX];
+	char *argv[10 + 32];
 	int fd, devnull, argc = 0;
+	ssize_t sl;
+	unsigned li;
 	ssize_t n, got = 0;
 	pid_t pid;
 
 	if (opt.id == NULL || opt.address == NULL)
 		fatalx("start needs -id and -address");
-	/*
-	 * The daemon reads the same limits: refuse bad ones here, where the
-	 * message reaches containerd, rather than leave it a dead socket.
-	 */
-	conf_load();
 	socket_path(group_key(), sock_path, sizeof(sock_path));
 	snprintf(addr, sizeof(addr), "unix://%s", sock_path);
 	if (mkdir("/run/containerd", 0711) < 0 && errno != EEXIST)
@@ -476,7 +486,14 @@ action_start(void)
 	argv[argc++] = (char *)opt.address;
 	if (opt.debug)
 		argv[argc++] = "-debug";
+	for (li = 0; li < opt.nlimits; li++)
+		argv[argc++] = opt.limits[li];
 	argv[argc] = NULL;
+	/* Our own path, so the daemon is named like us (not "exe"). */
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0)
+		fatal("readlink /proc/self/exe");
+	self[sl] = '\0';
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
@@ -494,7 +511,7 @@ action_start(void)
 		}
 		/* Nothing else of whoever ran `start` reaches the daemon. */
 		syscall(SYS_close_range, 4u, ~0u, 0);
-		execv("/proc/self/exe", argv);
+		execv(self, argv);
 		_exit(127);
 	}
 	close(fd);
@@ -692,7 +709,6 @@ serve(void)
 	bool strict;
 	int fd, lfd;
 
-	conf_load();
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * Use every fd the hard limit allows; the reserve is kept below it.
@@ -741,6 +757,7 @@ serve(void)
 	conf_describe(lim, sizeof(lim));
 	log_info("nanoshim %s serving, pid %d, limits: %s", NS_VERSION,
 	    (int)getpid(), lim);
+	conf_report();
 
 	/*
 	 * From here on the shim must not die and must not allocate: every
@@ -764,6 +781,12 @@ NS_IDLE int
 main(int argc, char **argv)
 {
 	main_argv = argv;
+	/*
+	 * Limits: defaults, the environment, then flags.  Bad values stop
+	 * every action here, so `start` reports them where containerd sees
+	 * them instead of leaving a daemon that dies and a dead socket.
+	 */
+	conf_load();
 	parse_flags(argc, argv);
 	if (opt.version) {
 		print_version();

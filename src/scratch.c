@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "layout.h"
 #include "log.h"
@@ -24,7 +25,22 @@ static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
 static size_t scratch_top, scratch_hwm, scratch_max;
 static size_t scratch_last, scratch_last_hwm;	/* for scratch_trim */
 
-NS_IDLE void
+NS_IDLE /*
+ * A broken invariant: say so without the logger (which formats in
+ * scratch itself) and abort.
+ */
+static void __attribute__((noreturn))
+scratch_exhausted(void)
+{
+	static const char m[] = "level=error msg=\"scratch arena exhausted "
+	    "(256 KiB in one callback): a sizing bug\"\n";
+
+	if (write(2, m, sizeof(m) - 1) < 0)
+		abort();
+	abort();
+}
+
+void
 scratch_reset(void)
 {
 	if (scratch_hwm > scratch_max)
@@ -42,11 +58,8 @@ scratch_alloc(size_t n)
 	size_t at = (scratch_top + 7) & ~(size_t)7;
 	void *p;
 
-	if (n > SCRATCH_SIZE || at > SCRATCH_SIZE - n) {
-		log_error("scratch arena exhausted (%zu of %u bytes in use, "
-		    "%zu asked): a sizing bug", scratch_top, SCRATCH_SIZE, n);
-		abort();
-	}
+	if (n > SCRATCH_SIZE || at > SCRATCH_SIZE - n)
+		scratch_exhausted();
 	p = scratch_mem + at;
 	scratch_last = at;
 	scratch_last_hwm = scratch_hwm;
@@ -84,10 +97,8 @@ scratch_printf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(p, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		log_error("scratch arena exhausted formatting \"%s\"", fmt);
-		abort();
-	}
+	if (n < 0 || (size_t)n >= room)
+		scratch_exhausted();
 	scratch_trim(p, (size_t)n + 1);
 	return p;
 }

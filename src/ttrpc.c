@@ -43,6 +43,13 @@
 #include "ttrpc.h"
 #include "ttrpc.pb.h"
 
+/*
+ * A large frame that makes no progress for this long, while another
+ * connection waits for the buffer, loses it (a local client writes 4 MiB
+ * in milliseconds; one that stops is stuck or hostile).
+ */
+#define BIG_STALL_MS	1000u
+
 enum conn_state {
 	C_BUF,		/* frames come through c_in */
 	C_BIG,		/* a large frame's body goes into the big buffer */
@@ -61,6 +68,8 @@ struct conn {
 	uint32_t c_len, c_sid, c_got;	/* the frame being read */
 	uint8_t c_type;
 	uint32_t c_opos, c_olen;	/* unsent bytes in c_out */
+	uint32_t c_big_seen;	/* c_got at the last stall check */
+	struct rtimer c_timer;	/* stall check while holding the big buffer */
 	uint8_t *c_in;		/* partial frames kept between reads */
 	uint8_t *c_ibuf;	/* where unparsed bytes are: c_in or scratch */
 	uint8_t *c_out;		/* reply bytes the socket did not take */
@@ -279,6 +288,7 @@ conn_close(struct conn *c)
 	if (!c->c_reject)
 		conn_served--;
 	rfd_close(&c->c_rfd);
+	rtimer_cancel(&c->c_timer);
 	if (c->c_wait_big)
 		big_unqueue(c);
 	/* Touched buffer pages go back, so a closed connection costs 0. */
@@ -569,6 +579,8 @@ conn_oversize(struct conn *c, uint32_t sid, uint32_t len)
 static void
 conn_parse(struct conn *c)
 {
+	size_t mark;
+
 	while (c->c_state == C_BUF && !c->c_dead &&
 	    c->c_ilen - c->c_ipos >= NS_FRAME_HDR) {
 		uint8_t *h = c->c_ibuf + c->c_ipos, type;
@@ -592,7 +604,14 @@ conn_parse(struct conn *c)
 			if (!conn_can_take(c))
 				break;
 			c->c_ipos += NS_FRAME_HDR + len;
+			/*
+			 * What a request's handler puts in scratch is dead
+			 * once it returns: many requests in one read must
+			 * not pile up there.
+			 */
+			mark = scratch_mark();
 			conn_frame(c, sid, type, h + NS_FRAME_HDR, len);
+			scratch_back(mark);
 			continue;
 		}
 		/* A large frame: it needs the shared buffer. */
@@ -601,6 +620,8 @@ conn_parse(struct conn *c)
 			break;
 		}
 		ttrpc_big_owner = pool_handle(&conn_pool, c);
+		c->c_big_seen = have;
+		rtimer_set(&c->c_timer, ttrpc_big_owner, now_ms() + BIG_STALL_MS);
 		c->c_state = C_BIG;
 		c->c_len = len;
 		c->c_sid = sid;
@@ -628,6 +649,7 @@ conn_big_done(struct conn *c)
 	}
 	c->c_big_ready = false;
 	c->c_state = C_BUF;
+	rtimer_cancel(&c->c_timer);
 	conn_frame(c, c->c_sid, c->c_type, ttrpc_big, c->c_len);
 	if (c->c_len > (256u << 10))
 		region_release(ttrpc_big, c->c_len);
@@ -725,6 +747,25 @@ conn_read(struct conn *c)
 	conn_settle(c);
 }
 
+/*
+ * The big buffer is one: a client that stops in the middle of a large
+ * frame must not keep everybody else's large requests waiting.  While
+ * others wait, a holder that made no progress for BIG_STALL_MS is cut off.
+ */
+static void
+conn_stall_check(struct conn *c, handle_t h)
+{
+	if (c->c_state != C_BIG || ttrpc_big_owner != h)
+		return;
+	if (c->c_got == c->c_big_seen && big_head != 0) {
+		conn_kill(c, "stalled in the middle of a large frame while "
+		    "others wait for the large-frame buffer");
+		return;
+	}
+	c->c_big_seen = c->c_got;
+	rtimer_set(&c->c_timer, h, now_ms() + BIG_STALL_MS);
+}
+
 static void
 conn_event(handle_t h, uint32_t events)
 {
@@ -732,6 +773,14 @@ conn_event(handle_t h, uint32_t events)
 
 	if (c == NULL || c->c_dead)
 		return;
+	if (events == REACTOR_TIMEOUT) {
+		conn_stall_check(c, h);
+		if (c->c_dead) {
+			ttrpc_ndead--;
+			conn_close(c);
+		}
+		return;
+	}
 	if (events & EPOLLOUT) {
 		conn_flush(c);
 		conn_pump(c);

@@ -841,13 +841,20 @@ _sample_shim() {
 
 # _sample_zombies: a child of a shim that stays a zombie is a reaper bug.
 _sample_zombies() {
-	local z c
+	local z c k
+	local -A seen=()
 	for z in "${zombies[@]}"; do
 		[ -n "${isparent[${z#*:}]:-}" ] || continue
 		c=${z%%:*}
+		seen[$c]=1
 		: "${zsince[$c]:=$now}"
 		[ $((now - zsince[$c])) -ge "$SAMPLER_ZOMBIE_MS" ] &&
 			_violation "$c:0" zombie "zombie child $c of shim ${z#*:} for ${SAMPLER_ZOMBIE_MS} ms"
+	done
+	# A pid not a zombie in this sample starts afresh: pids are reused, and
+	# a long exec run would otherwise join two short zombies into one.
+	for k in "${!zsince[@]}"; do
+		[ -n "${seen[$k]:-}" ] || unset "zsince[$k]"
 	done
 }
 

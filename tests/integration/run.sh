@@ -13,7 +13,8 @@
 # Environment
 #   SHIM          absolute path of the shim binary under test; ctr gets
 #                 `--runtime $SHIM` (default /usr/bin/containerd-shim-runc-v2)
-#   TEST_TIMEOUT  per-test time limit in seconds (default 120)
+#   TEST_TIMEOUT  per-test time limit in seconds (default 120); a test may
+#                 ask for more with a line "# TIMEOUT: <seconds>"
 #   INVARIANTS    1 forces the invariant sampler on, 0 off; default: on
 #                 when the basename of SHIM contains "nanoshim".  It checks
 #                 every ~100 ms that each shim daemon has 1 thread, that
@@ -132,8 +133,10 @@ report() { # <PASS|FAIL|SKIP> <name> <text>
 }
 
 run_one() {
-	local file=$1 name start rc took leak reason
+	local file=$1 name start rc took leak reason limit
 	name=$(basename "$file" .sh)
+	limit=$(sed -n 's/^# TIMEOUT: *\([0-9][0-9]*\).*/\1/p' "$file" | head -1)
+	[ -n "$limit" ] && [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
 	T=$D/t/$name
 	TEST_NAME=$name
 	export T TEST_NAME
@@ -142,7 +145,7 @@ run_one() {
 	# In the background, so that a signal to the runner is handled at once
 	# (`wait` returns) instead of after the test.
 	# shellcheck disable=SC2016 # expanded by the child bash
-	timeout -k 5 "$TEST_TIMEOUT" bash -c \
+	timeout -k 5 "$limit" bash -c \
 		'set -u; . "$1"; test_begin; . "$2"' "$name" "$LIB_DIR/lib.sh" "$file" \
 		>"$T/output" 2>&1 </dev/null &
 	TEST_PID=$!
@@ -153,7 +156,7 @@ run_one() {
 	leak=$(leftovers)
 	[ -n "$leak" ] && clean_after_leak
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-		report FAIL "$name" " (timeout after ${TEST_TIMEOUT}s)"
+		report FAIL "$name" " (timeout after ${limit}s)"
 	elif [ "$rc" -eq 77 ] && [ -z "$leak" ]; then
 		reason=$(grep '^SKIP: ' "$T/output" | tail -1)
 		report SKIP "$name" ": ${reason#SKIP: }"

@@ -94,6 +94,7 @@ expected_addr() { # <group key>
 	echo "unix:///run/containerd/s/${h%% *}"
 }
 
+: >"$T/events.out"
 "$PY" "$WU" events "$EV" >"$T/events.out" 2>&1 &
 echo $! >>"$T/bgpids"
 assert_eventually 10 "fake events server up" grep -qx ready "$T/events.out" || exit 1

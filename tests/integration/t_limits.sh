@@ -15,7 +15,8 @@
 #     connection frees their slots; the first container is then killed,
 #     waited for and deleted (137), after which the second can be created;
 #   NANOSHIM_CONNS=abc: start or the daemon fails with a message naming
-#     the variable instead of serving, and leaves no socket behind.
+#     the variable instead of serving, and leaves no socket behind;
+#   NANOSHIM_CONNS=99999: clamped to the maximum, 1024.
 
 is_nanoshim || skip "limits are nanoshim's (NANOSHIM_* pools)"
 
@@ -45,6 +46,14 @@ our_daemons() { # pids of serving shims started by this test
 		p=${p%/cmdline}
 		pid_alive "$p" && echo "$p"
 	done
+}
+
+no_daemons() {
+	[ -z "$(our_daemons)" ]
+}
+
+no_zombie_child() {
+	! children_of "$1" | grep -q ' Z$'
 }
 
 cleanup() {
@@ -81,7 +90,7 @@ run_checks() { # <cmd...>: its "ok X" / "FAIL X: why" lines become assertions
 		esac
 	done <"$T/checks.out"
 	[ "$rc" = 0 ] || grep -q '^FAIL ' "$T/checks.out" ||
-		fail "$2 exited $rc"
+		fail "${2##*/} exited $rc"
 }
 
 # daemon_bundle <dir>: the shim's own bundle: `{}` config, drained log.
@@ -119,6 +128,7 @@ with open(path, "w") as f:
 EOF
 }
 
+: >"$T/events.out"
 "$PY" "$WU" events "$EV" >"$T/events.out" 2>&1 &
 echo $! >>"$T/bgpids"
 assert_eventually 10 "fake events server up" grep -qx ready "$T/events.out" || exit 1
@@ -149,20 +159,18 @@ assert_ne "" "$daemon" "pools daemon pid" || exit 1
 run_checks "$PY" "$WL" pools "$addr" "$WNS" "$T/c1" "$T/c2" 3
 assert_ok "pools daemon alive" pid_alive "$daemon"
 assert_eq 1 "$(threads_of "$daemon")" "pools daemon threads"
-assert_eventually 5 "pools daemon has no zombie child" \
-	eval '! children_of "$daemon" | grep -q " Z$"'
+assert_eventually 5 "pools daemon has no zombie child" no_zombie_child "$daemon"
 "$PY" "$TT" --addr "$addr" call Shutdown '{}' >/dev/null 2>&1
 assert_ok "pools daemon exits after Shutdown" wait_gone 10 "$daemon"
-assert_eventually 5 "runc state of c1, c2 gone" \
-	eval '[ ! -e "$RUNC_STATE/$WNS/c1" ] && [ ! -e "$RUNC_STATE/$WNS/c2" ]'
+assert_eventually 5 "runc state of c1 gone" _gone "$RUNC_STATE/$WNS/c1"
+assert_eventually 5 "runc state of c2 gone" _gone "$RUNC_STATE/$WNS/c2"
 
 # --- a bad value ----------------------------------------------------------
 daemon_bundle "$T/bad" || exit 1
 sock=$(tail -1 "$T/sockets")
 shim_start "$T/bad" NANOSHIM_CONNS=abc
 rc=$?
-assert_eventually 5 "no daemon serves with NANOSHIM_CONNS=abc" \
-	eval '[ -z "$(our_daemons)" ]'
+assert_eventually 5 "no daemon serves with NANOSHIM_CONNS=abc" no_daemons
 # Either start refuses (its output is containerd's error message) or the
 # daemon dies saying why in the log FIFO, which containerd copies.
 why="$(cat "$T/bad.out") $(cat "$T/bad.shimlog")"
@@ -171,3 +179,15 @@ assert_contains "$why" "NANOSHIM_CONNS" "a message names the bad variable"
 assert_contains "$why" "abc" "a message shows the bad value"
 [ "$rc" != 0 ] || log "start exited 0 with NANOSHIM_CONNS=abc: containerd would dial a dead socket"
 assert_eventually 5 "no socket left for the failed shim" _gone "$sock"
+
+# --- a value above the maximum --------------------------------------------
+daemon_bundle "$T/huge" || exit 1
+shim_start "$T/huge" NANOSHIM_CONNS=99999
+assert_eq 0 $? "start with NANOSHIM_CONNS=99999 ($(cat "$T/huge.out"))" || exit 1
+addr=$(cat "$T/huge.out")
+read -r daemon _ < <("$PY" "$WU" connect "$addr" x)
+assert_ne "" "$daemon" "huge daemon pid" || exit 1
+assert_eventually 5 "NANOSHIM_CONNS=99999 is clamped to 1024" \
+	grep -q 'limits: conns=1024 ' "$T/huge.shimlog"
+"$PY" "$TT" --addr "$addr" call Shutdown '{}' >/dev/null 2>&1
+assert_ok "huge daemon exits after Shutdown" wait_gone 10 "$daemon"

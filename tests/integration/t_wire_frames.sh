@@ -69,9 +69,10 @@ run_checks() {
 		esac
 	done <"$T/checks.out"
 	[ "$rc" = 0 ] || grep -q '^FAIL ' "$T/checks.out" ||
-		fail "$1 exited $rc"
+		fail "${2##*/} exited $rc"
 }
 
+: >"$T/events.out"
 "$PY" "$WU" events "$EV" >"$T/events.out" 2>&1 &
 echo $! >>"$T/bgpids"
 assert_eventually 10 "fake events server up" grep -qx ready "$T/events.out" || exit 1
@@ -93,6 +94,10 @@ nano=
 is_nanoshim && nano=--nanoshim
 run_checks "$PY" "$WF" battery "$addr" "$daemon" $nano
 assert_ok "daemon alive after the battery" pid_alive "$daemon"
+# 3000 requests in one write; a client stalled inside a large frame.
+run_checks "$PY" "$WF" pipeline "$addr" "$daemon"
+run_checks "$PY" "$WF" stall "$addr" "$daemon"
+assert_ok "daemon alive after pipelining and a stall" pid_alive "$daemon"
 is_nanoshim && assert_eq 1 "$(threads_of "$daemon")" "daemon threads"
 "$PY" "$LIB_DIR/../../tools/ttrpc.py" --addr "$addr" call Shutdown '{}' >/dev/null 2>&1
 assert_ok "daemon exits after Shutdown" wait_gone 10 "$daemon"
@@ -101,14 +106,12 @@ assert_eventually 5 "daemon's socket removed" _gone "${addr#unix://}"
 # --- a real container: an Exec of exactly 4 MiB ---------------------------
 id=wf1
 assert_ok "run -d" ctr_run -d "$id" sleep 1000 || exit 1
-shim=$(shim_pid_for "$id")
-assert_ne "" "$shim" "container shim pid" || exit 1
-run_checks "$PY" "$WF" bigexec "unix://$(sha_socket "$id")" "$NS" "$id" "$shim" $nano
-if is_nanoshim; then
-	left=$(find "$BUNDLES/$id" -maxdepth 1 -name '.nanoshim-exec-*' -o \
-		-maxdepth 1 -name 'big4m.pid')
-	assert_eq "" "$left" "no exec files left in the bundle"
-fi
+spid=$(shim_pid_for "$id")
+assert_ne "" "$spid" "container shim pid" || exit 1
+run_checks "$PY" "$WF" bigexec "unix://$(sha_socket "$id")" "$NS" "$id" "$spid" $nano
+left=$(find "$BUNDLES/$id" -maxdepth 1 \( -name '.nanoshim-exec-*' -o \
+	-name 'big4m.pid' -o -name 'warm.pid' \))
+assert_eq "" "$left" "no exec pid or spec file left in the bundle"
 assert_eq RUNNING "$(task_status "$id")" "task still RUNNING"
 kill_and_delete "$id"
 no_leftovers "$id"

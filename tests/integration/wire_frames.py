@@ -18,6 +18,14 @@ usage:
       Exec with a process spec padded to make the frame exactly 4 MiB,
       running `sh -c 'exit 7'`; Wait, Start, Delete see exit status 7.
       --nanoshim adds the RSS/VmData check around it.
+  wire_frames.py pipeline ADDR DAEMON_PID [N]
+      N (default 3000) Connect requests written back to back on one
+      connection before any reply is read: all N answered.
+  wire_frames.py stall ADDR DAEMON_PID
+      one connection sends half of a 1 MiB frame and stops; a complete
+      1 MiB frame on another connection is still answered within 6 s.
+  (pipeline and stall once reproduced two nanoshim bugs, a crash and a
+  head-of-line block; both fixed, both run by t_wire_frames.sh.)
 Exit status: 0 when every check passed, 1 otherwise.
 """
 
@@ -120,7 +128,7 @@ def quiet_for(s, seconds):
     """True if nothing arrives on s for that long (and it stays open)."""
     s.settimeout(seconds)
     try:
-        data = s.recv(1)
+        s.recv(1)           # data, or b"" when the shim closed it
     except socket.timeout:
         return True
     finally:
@@ -453,6 +461,60 @@ def bigexec(addr, ns, cid, pid, nanoshim):
     return 1 if ck.failed else 0
 
 
+def pipeline(addr, pid, n=3000):
+    """Many requests in one write.  nanoshim 0.1.0: from ~500 requests
+    read in one go, the per-iteration scratch arena (256 KiB) runs out;
+    its "scratch arena exhausted" error then recurses through log_emit ->
+    scratch_alloc until the stack overflows (SIGSEGV)."""
+    ck = Checks()
+    with conn(addr) as s:
+        data = b"".join(frame(1 + 2 * i, connect_req()) for i in range(n))
+        t = threading.Thread(target=lambda: s.sendall(data))
+        t.start()
+        time.sleep(0.5)     # let it pile up in the socket
+        seen = []
+        try:
+            for _ in range(n):
+                seen.append(read_reply(s)[0])
+        except (OSError, EOFError, ValueError) as e:
+            ck.info("after %d replies: %r" % (len(seen), e))
+        t.join(10)
+    ck.check("%d pipelined requests all answered" % n,
+             sorted(seen) == list(range(1, 2 * n, 2)), "%d replies" % len(
+                 seen))
+    ck.check("daemon alive after %d pipelined requests" % n,
+             status_kb(pid, "VmRSS") > 0)
+    return 1 if ck.failed else 0
+
+
+def stall(addr, pid):
+    """A stalled large frame.  nanoshim reads every frame above 16 KiB into
+    one shared buffer; a client that stops in the middle of a large frame
+    loses it after a second without progress while another connection
+    waits, so other large requests are still served in seconds."""
+    ck = Checks()
+    big = padded_connect(1 << 20)
+    f = conn(addr)
+    f.sendall(frame(1, big)[:len(big) // 2])
+    time.sleep(0.2)
+    g = conn(addr)
+    sender = threading.Thread(target=lambda: g.sendall(frame(1, big)))
+    sender.start()
+    g.settimeout(6)
+    try:
+        rsid, mtype, resp = read_reply(g)
+        check_connect_reply(ck, "large frame served while another "
+                            "connection stalls in a large frame", 1, rsid,
+                            mtype, resp, pid)
+    except (OSError, EOFError, ValueError) as e:
+        ck.check("large frame served while another connection stalls in a "
+                 "large frame", False, "no reply in 6 s: %r" % e)
+    f.close()
+    sender.join(10)
+    g.close()
+    return 1 if ck.failed else 0
+
+
 def main(argv):
     nano = "--nanoshim" in argv
     argv = [a for a in argv if a != "--nanoshim"]
@@ -460,6 +522,11 @@ def main(argv):
         return battery(argv[1], int(argv[2]), nano)
     if len(argv) == 5 and argv[0] == "bigexec":
         return bigexec(argv[1], argv[2], argv[3], int(argv[4]), nano)
+    if len(argv) in (3, 4) and argv[0] == "pipeline":
+        return pipeline(argv[1], int(argv[2]),
+                        int(argv[3]) if len(argv) == 4 else 3000)
+    if len(argv) == 3 and argv[0] == "stall":
+        return stall(argv[1], int(argv[2]))
     sys.stderr.write(__doc__)
     return 2
 

@@ -28,7 +28,6 @@ Exit status 0 unless noted; 4 on a transport error.
 
 import os
 import signal
-import socket
 import sys
 import time
 
