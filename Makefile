@@ -73,6 +73,9 @@ deps:
 
 $(NANOPB)/pb.h:
 	@tools/fetch-nanopb.sh $(NANOPB)
+# The runtime's sources come with pb.h (one fetch brings them all).
+$(PBSRC): $(NANOPB)/pb.h
+	@test -f $@
 nanopb: $(NANOPB)/pb.h
 
 # --- the three builds: one rule template, three flavours ---------------
