@@ -33,8 +33,11 @@
 #define NS_CONNS_DEFAULT	32u
 #define NS_CONNS_MAX		1024u
 
-/* Requests parked for later (Wait, and calls waiting on a runc child). */
-#define NS_PARKED_DEFAULT	512u
+/*
+ * Requests parked for later (Wait, and calls waiting on a runc child):
+ * about two per process containerd watches.
+ */
+#define NS_PARKED_DEFAULT	256u
 #define NS_PARKED_MAX		16384u
 
 /* Containers one shim serves: a Kubernetes pod groups its containers. */

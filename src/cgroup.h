@@ -34,7 +34,11 @@ enum cg_ctl {
 
 struct cgroup_ref {
 	bool cr_valid;
-	char cr_path[CGC_MAX][512];	/* v1 per controller; v2 uses [0] */
+	/*
+	 * v1 per controller; v2 uses [0].  256 bytes each: kubepods and systemd
+	 * slice paths stay well below; a longer one is refused (no cgroup).
+	 */
+	char cr_path[CGC_MAX][256];
 };
 
 /* Startup: detect the mode and find each v1 hierarchy's mount point. */

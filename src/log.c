@@ -101,8 +101,8 @@ log_escape(char *dst, size_t *n, size_t cap, const char *src)
 	*n = i;
 }
 
-#define LOG_MSG		2048
-#define LOG_LINE	4608
+#define LOG_MSG		1024
+#define LOG_LINE	2304
 
 NS_IDLE static void
 log_emit(enum log_level lvl, int err, const char *fmt, va_list ap)

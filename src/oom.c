@@ -44,7 +44,7 @@
 #include "reactor.h"
 
 /* A cgroup directory: a mount point plus a cgroup_ref path (512 each). */
-#define OOM_DIR_MAX	1024u
+#define OOM_DIR_MAX	512u	/* a mount point (255) + a cgroup path (256) */
 /* memory.events is six short lines; inotify records are 16 bytes. */
 #define OOM_BUF		4096u
 

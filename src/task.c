@@ -63,11 +63,9 @@ static union {
 	containerd_task_v2_PauseRequest pause;
 } task_req;
 
+/* Pids' reply is the one too big for the stack. */
 static union {
-	containerd_task_v2_StateResponse state;
 	containerd_task_v2_PidsResponse pids;
-	containerd_task_v2_StatsResponse stats;
-	containerd_task_v2_ConnectResponse connect;
 } task_rsp;
 
 static struct status task_st;
@@ -498,7 +496,7 @@ static void
 task_state(const struct ttrpc_call *call)
 {
 	containerd_task_v2_StateRequest *r = &task_req.state;
-	containerd_task_v2_StateResponse *o = &task_rsp.state;
+	containerd_task_v2_StateResponse rsp, *o = &rsp;
 	struct proc_state ps;
 
 	if (!decode(call, containerd_task_v2_StateRequest_fields, r))
@@ -682,7 +680,7 @@ task_stats(const struct ttrpc_call *call)
 {
 	uint8_t *buf = scratch_alloc(NS_REPLY_MAX);
 	containerd_task_v2_StatsRequest *r = &task_req.stats;
-	containerd_task_v2_StatsResponse *o = &task_rsp.stats;
+	containerd_task_v2_StatsResponse rsp, *o = &rsp;
 	const struct cgroup_ref *cg;
 	const pb_msgdesc_t *fields;
 	const void *msg;
@@ -721,7 +719,7 @@ static void
 task_connect(const struct ttrpc_call *call)
 {
 	containerd_task_v2_ConnectRequest *r = &task_req.connect;
-	containerd_task_v2_ConnectResponse *o = &task_rsp.connect;
+	containerd_task_v2_ConnectResponse rsp, *o = &rsp;
 
 	if (!decode(call, containerd_task_v2_ConnectRequest_fields, r))
 		return;
