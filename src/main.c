@@ -769,6 +769,8 @@ serve(void)
 	if (strict)
 		log_info("allocation guard: strict (any allocation aborts)");
 	alloc_seal(strict);
+	/* What startup read (mount tables...) need not stay resident. */
+	scratch_reset();
 	reactor_run();
 
 	if (sock_path[0])

@@ -19,7 +19,7 @@
  */
 #define SCRATCH_SIZE	(256u << 10)
 /* Pages kept after a big callback; the rest go back to the kernel. */
-#define SCRATCH_KEEP	(8u << 10)
+#define SCRATCH_KEEP	(4u << 10)
 
 static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
 static size_t scratch_top, scratch_hwm, scratch_max;
