@@ -22,40 +22,10 @@ WADDR=$T/containerd.sock
 EV=$T/events.sock
 : >"$T/sockets"
 
-# our_daemons: pids of serving shims started by this test (their argv
-# carries our private -address).
-our_daemons() {
-	local f p
-	local -a a
-	for f in /proc/[0-9]*/cmdline; do
-		mapfile -d '' -t a 2>/dev/null <"$f" || continue
-		[ "${#a[@]}" -gt 2 ] || continue
-		case " ${a[*]} " in
-		*" -address $WADDR "*) ;;
-		*) continue ;;
-		esac
-		case "${a[-1]}" in
-		start | delete) continue ;;
-		esac
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		pid_alive "$p" && echo "$p"
-	done
-}
 
-cleanup() {
-	local rc=$? p s
-	for p in $(our_daemons); do
-		kill -TERM "$p" 2>/dev/null
-		wait_gone 5 "$p" || kill -KILL "$p" 2>/dev/null
-	done
-	while read -r s; do
-		rm -f "$s"
-	done <"$T/sockets"
-	rmdir "$RUNC_STATE/$WNS" 2>/dev/null
-	return "$rc"
-}
-trap 'cleanup; test_end' EXIT
+# shellcheck source-path=SCRIPTDIR source=wire_lib.sh
+. "$LIB_DIR/wire_lib.sh"
+trap 'wire_cleanup; test_end' EXIT
 
 # bundle <dir> [config.json text]: a bundle dir with a drained log FIFO;
 # no config.json when the text is "-".

@@ -13,34 +13,18 @@
 # min(EXEC_CYCLES, 200) cycles, for correctness only.  Prints the rate.
 
 PY=/usr/bin/python3
+# shellcheck source-path=SCRIPTDIR source=wire_lib.sh
+. "$LIB_DIR/wire_lib.sh"
 WE=$LIB_DIR/wire_exec.py
 N=${EXEC_CYCLES:-10000}
 CONC=4
 is_nanoshim || { [ "$N" -gt 200 ] && N=200; }
 
-# run_checks <cmd...>: its "ok X" / "FAIL X: why" lines become assertions.
-run_checks() {
-	local line rc
-	"$@" >"$T/checks.out" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) pass ;;
-		"FAIL "*) fail "${line#FAIL }" ;;
-		*) log "$line" ;;
-		esac
-	done <"$T/checks.out"
-	[ "$rc" = 0 ] || grep -q '^FAIL ' "$T/checks.out" ||
-		fail "${2##*/} exited $rc"
-}
 
 fd_count() {
 	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
-no_zombie_child() {
-	! children_of "$1" | grep -q ' Z$'
-}
 
 id=ec1
 assert_ok "run -d" ctr_run -d "$id" sleep 100000 || exit 1

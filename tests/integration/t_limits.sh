@@ -29,48 +29,23 @@ WADDR=$T/containerd.sock
 EV=$T/events.sock
 : >"$T/sockets"
 
-our_daemons() { # pids of serving shims started by this test
-	local f p
-	local -a a
-	for f in /proc/[0-9]*/cmdline; do
-		mapfile -d '' -t a 2>/dev/null <"$f" || continue
-		[ "${#a[@]}" -gt 2 ] || continue
-		case " ${a[*]} " in
-		*" -address $WADDR "*) ;;
-		*) continue ;;
-		esac
-		case "${a[-1]}" in
-		start | delete) continue ;;
-		esac
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		pid_alive "$p" && echo "$p"
-	done
-}
 
 no_daemons() {
 	[ -z "$(our_daemons)" ]
 }
 
-no_zombie_child() {
-	! children_of "$1" | grep -q ' Z$'
-}
+
+# shellcheck source-path=SCRIPTDIR source=wire_lib.sh
+. "$LIB_DIR/wire_lib.sh"
 
 cleanup() {
-	local rc=$? p s c
-	for p in $(our_daemons); do
-		kill -TERM "$p" 2>/dev/null
-		wait_gone 5 "$p" || kill -KILL "$p" 2>/dev/null
-	done
+	local rc=$? c
 	for c in c1 c2; do
 		[ -e "$RUNC_STATE/$WNS/$c" ] &&
 			timeout 30 runc --root "$RUNC_STATE/$WNS" delete --force "$c" \
 				>/dev/null 2>&1
 	done
-	while read -r s; do
-		rm -f "$s"
-	done <"$T/sockets"
-	rmdir "$RUNC_STATE/$WNS" 2>/dev/null
+	wire_cleanup
 	for c in "$CGROUP_ROOT"/*/"$NS/lim$$-c"[12]; do
 		[ -d "$c" ] && rmdir "$c" 2>/dev/null
 	done
@@ -78,20 +53,6 @@ cleanup() {
 }
 trap 'cleanup; test_end' EXIT
 
-run_checks() { # <cmd...>: its "ok X" / "FAIL X: why" lines become assertions
-	local line rc
-	"$@" >"$T/checks.out" 2>&1
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) pass ;;
-		"FAIL "*) fail "${line#FAIL }" ;;
-		*) log "$line" ;;
-		esac
-	done <"$T/checks.out"
-	[ "$rc" = 0 ] || grep -q '^FAIL ' "$T/checks.out" ||
-		fail "${2##*/} exited $rc"
-}
 
 # daemon_bundle <dir>: the shim's own bundle: `{}` config, drained log.
 daemon_bundle() {
