@@ -876,15 +876,6 @@ io_resize(handle_t h, uint32_t width, uint32_t height)
 	return 0;
 }
 
-bool
-io_copying(handle_t h)
-{
-	struct io *io = pool_get(&io_pool, h);
-
-	return io && ((io->i_s[1].s_kind == SK_OUT && !io->i_s[1].s_done) ||
-	    (io->i_s[2].s_kind == SK_OUT && !io->i_s[2].s_done));
-}
-
 static void
 io_free(struct io *io)
 {

@@ -66,7 +66,5 @@ void io_close_stdin(handle_t io);
 int io_resize(handle_t io, uint32_t width, uint32_t height);
 /* Delete: wait up to 2 s for the copies (done by proc), close it all. */
 void io_close(handle_t io);
-/* True while stdout/stderr copies still run (for Delete's wait). */
-bool io_copying(handle_t io);
 
 #endif

@@ -37,12 +37,6 @@ log_init(int fd, enum log_level min, const char *fields)
 	log_fields = fields ? fields : "";
 }
 
-NS_IDLE void
-log_set_fd(int fd)
-{
-	log_fd = fd;
-}
-
 uint64_t
 log_dropped(void)
 {

@@ -18,7 +18,6 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 
 /* fd to write to, the lowest level shown, and fields added to each line. */
 void log_init(int fd, enum log_level min, const char *fields);
-void log_set_fd(int fd);
 uint64_t log_dropped(void);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -650,10 +650,11 @@ on_usr1(void)
 	conf_describe(lim, sizeof(lim));
 	log_info("state: containers=%u connections=%u runc=%u events=%u "
 	    "dropped_events=%llu dropped_log_lines=%llu allocations=%llu "
-	    "limits: %s", proc_count(), ttrpc_conns(), runc_inflight(),
-	    events_pending(), (unsigned long long)events_dropped(),
+	    "scratch_peak=%zu limits: %s", proc_count(), ttrpc_conns(),
+	    runc_inflight(), events_pending(),
+	    (unsigned long long)events_dropped(),
 	    (unsigned long long)log_dropped(),
-	    (unsigned long long)alloc_violations(), lim);
+	    (unsigned long long)alloc_violations(), scratch_peak(), lim);
 }
 
 /*

@@ -128,12 +128,6 @@ scratch_back(size_t mark)
 }
 
 NS_IDLE size_t
-scratch_used(void)
-{
-	return scratch_top;
-}
-
-NS_IDLE size_t
 scratch_peak(void)
 {
 	return scratch_max;

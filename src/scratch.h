@@ -31,8 +31,7 @@ char *scratch_copy(const void *p, size_t n);
 /* Give back everything allocated since mark (for loops and the log). */
 size_t scratch_mark(void);
 void scratch_back(size_t mark);
-/* Bytes in use now, and the most ever used by one callback. */
-size_t scratch_used(void);
+/* The most one callback ever used (the limits' evidence, on SIGUSR1). */
 size_t scratch_peak(void);
 
 #endif

@@ -226,11 +226,10 @@ timeout_ms(const struct ttrpc_call *call)
 static void
 finish(struct ttrpc_ref ref, int r)
 {
+	/* Parked: proc answers later. */
 	if (r < 0)
 		reply_status(ref, &task_st);
-	else if (r == PROC_PARKED)
-		ttrpc_park(ref);
-	else
+	else if (r != PROC_PARKED)
 		ttrpc_reply(ref, NULL, NULL);
 }
 
@@ -418,7 +417,7 @@ task_create(const struct ttrpc_call *call)
 		reply_status(call->tc_ref, st);
 		return;
 	}
-	ttrpc_park(call->tc_ref);
+	/* proc_create parked the call: it answers when runc is done. */
 }
 
 /* --- the simple ones ------------------------------------------------------- */

@@ -196,12 +196,6 @@ ttrpc_ref_live(struct ttrpc_ref ref)
 	return c != NULL && c->c_dead == NULL;
 }
 
-void
-ttrpc_park(struct ttrpc_ref ref)
-{
-	(void)ref;
-}
-
 static struct conn *
 conn_at(uint32_t idx1)
 {

@@ -39,8 +39,8 @@ struct ttrpc_call {
 };
 
 /*
- * A service handler answers every call it accepts, now or later (after
- * ttrpc_park), through ttrpc_reply*.  Returning false means "no such
+ * A service handler answers every call it accepts, now or later (keeping
+ * its ttrpc_ref), through ttrpc_reply*.  Returning false means "no such
  * method" (the server answers UNIMPLEMENTED).
  */
 typedef bool ttrpc_service_fn(const struct ttrpc_call *call);
@@ -63,11 +63,6 @@ int ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
     const void *msg);
 /* Answer with an error status. */
 int ttrpc_reply_status(struct ttrpc_ref ref, int code, const char *msg);
-/*
- * A reply for ref will come later: keep output room for it.  Every park
- * is matched by exactly one reply (or the connection closing).
- */
-void ttrpc_park(struct ttrpc_ref ref);
 bool ttrpc_ref_live(struct ttrpc_ref ref);
 
 /* Frame header helpers, shared with the events client. */

@@ -119,7 +119,6 @@ svc(const struct ttrpc_call *call)
 		    GRPC_FAILED_PRECONDITION, "nope: failed precondition"), 0);
 	} else if (strcmp(m, "Park") == 0) {
 		assert_true(nparked < 16);
-		ttrpc_park(call->tc_ref);
 		parked[nparked++] = call->tc_ref;
 	} else {
 		return false;
