@@ -1991,8 +1991,9 @@ update_done(struct proc *p, struct parked *pk, int status, const char *out,
 
 /*
  * Remove a directory tree (criu's work dir) with getdents64, no opendir.
- * The buffer is shared by the recursion, so after descending into a
- * subdirectory the listing starts over (removed entries are gone by then).
+ * Each level lists into its own scratch buffer; after an entry is removed
+ * the listing starts over (the offsets it had are no longer valid), until
+ * a pass removes nothing.
  */
 static void
 rmtree_at(int dfd, const char *name, int depth)
