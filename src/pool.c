@@ -2,6 +2,7 @@
  * pool - see pool.h.  Modelled on skalibs' genset: an index free list next
  * to the storage, plus a generation per slot.
  */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -12,13 +13,16 @@
 /*
  * Small reservations (free lists, generations, queues) share one mapping,
  * packed at cache-line alignment: each only touches its first bytes, and
- * apart they would each cost a page.
+ * apart they would each cost a page.  The mapping is filled from both
+ * ends: the hot end (bottom up) takes what a running shim touches all
+ * the time -- the first slots of small pools, the heads of queues -- so
+ * those share one or two pages; the cold end (top down) takes the rest.
  */
 #define REGION_SMALL	(64u << 10)
 #define REGION_SMALL_ALL (2u << 20)
 
 static uint8_t *region_small;
-static size_t region_small_used;
+static size_t region_hot_used, region_cold_used;
 
 NS_IDLE static void *
 region_map(size_t len)
@@ -32,24 +36,46 @@ region_map(size_t len)
 	return p;
 }
 
-NS_IDLE void *
-region_reserve(size_t len)
+NS_IDLE static void *
+region_small_take(size_t len, bool hot)
 {
 	void *p;
 
+	if (region_small == NULL ||
+	    region_hot_used + region_cold_used + len > REGION_SMALL_ALL) {
+		region_small = region_map(REGION_SMALL_ALL);
+		region_hot_used = region_cold_used = 0;
+	}
+	if (hot) {
+		p = region_small + region_hot_used;
+		region_hot_used += len;
+	} else {
+		region_cold_used += len;
+		p = region_small + REGION_SMALL_ALL - region_cold_used;
+	}
+	return p;
+}
+
+NS_IDLE void *
+region_reserve(size_t len)
+{
 	if (len == 0)
 		return NULL;
 	len = (len + 63) & ~(size_t)63;
 	if (len > REGION_SMALL)
 		return region_map(len);
-	if (region_small == NULL ||
-	    region_small_used + len > REGION_SMALL_ALL) {
-		region_small = region_map(REGION_SMALL_ALL);
-		region_small_used = 0;
-	}
-	p = region_small + region_small_used;
-	region_small_used += len;
-	return p;
+	return region_small_take(len, false);
+}
+
+NS_IDLE void *
+region_reserve_hot(size_t len)
+{
+	if (len == 0)
+		return NULL;
+	len = (len + 63) & ~(size_t)63;
+	if (len > REGION_SMALL)
+		return region_map(len);
+	return region_small_take(len, true);
 }
 
 NS_IDLE void
@@ -88,54 +114,80 @@ NS_IDLE void
 pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
     uint32_t cap)
 {
+	uint32_t nhot, ncold;
+	size_t hmeta, cmeta;
+	uint8_t *r;
+
 	memset(pl, 0, sizeof(*pl));
 	pl->pl_name = name;
 	pl->pl_kind = kind;
-	size_t meta = ((sizeof(uint32_t) * 2 * cap) + 63) & ~(size_t)63;
-	uint8_t *r;
-
 	pl->pl_size = (size + 15) & ~(size_t)15;
 	pl->pl_cap = cap;
 	/*
-	 * Generations and free links first, the slots right after: the
-	 * first slot and the bookkeeping then share the pool's first page.
+	 * The first slots are the ones in use almost all the time (a free
+	 * slot is reused before a new one is taken), so those of a pool of
+	 * small objects go to the hot area with their bookkeeping.  Large
+	 * objects keep everything in their own reservation: bookkeeping
+	 * first, then the slots, sharing the first page.
 	 */
-	r = region_reserve(meta + pl->pl_size * cap);
-	pl->pl_gen = (uint32_t *)r;
-	pl->pl_next = pl->pl_gen + cap;
-	pl->pl_base = r + meta;
+	nhot = 0;
+	if (pl->pl_size <= POOL_HOT_BYTES) {
+		nhot = (uint32_t)(POOL_HOT_BYTES / 2 / pl->pl_size);
+		if (nhot == 0)
+			nhot = 1;
+	}
+	if (nhot > cap)
+		nhot = cap;
+	ncold = cap - nhot;
+	pl->pl_nhot = nhot;
+	hmeta = (sizeof(struct pool_meta) * nhot + 15) & ~(size_t)15;
+	if (nhot > 0) {
+		r = region_reserve_hot(hmeta + pl->pl_size * nhot);
+		pl->pl_hmeta = (struct pool_meta *)r;
+		pl->pl_hot = r + hmeta;
+	}
+	cmeta = (sizeof(struct pool_meta) * ncold + 63) & ~(size_t)63;
+	if (ncold > 0) {
+		r = region_reserve(cmeta + pl->pl_size * ncold);
+		pl->pl_meta = (struct pool_meta *)r;
+		pl->pl_base = r + cmeta;
+	}
 }
 
 NS_IDLE handle_t
 pool_take(struct pool *pl)
 {
+	struct pool_meta *m;
 	uint32_t i;
 
 	if (pl->pl_free != 0) {
 		i = pl->pl_free - 1;
-		pl->pl_free = pl->pl_next[i];
+		pl->pl_free = pool_meta(pl, i)->pm_next;
 	} else if (pl->pl_hwm < pl->pl_cap) {
 		i = pl->pl_hwm++;
 	} else {
 		return HANDLE_NONE;
 	}
-	pl->pl_gen[i] = (pl->pl_gen[i] + 1) | 1;
+	m = pool_meta(pl, i);
+	m->pm_gen = (m->pm_gen + 1) | 1;
 	pl->pl_used++;
-	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
+	return handle_make(pl->pl_kind, m->pm_gen, i);
 }
 
 NS_IDLE void *
 pool_get(const struct pool *pl, handle_t h)
 {
 	uint32_t i = handle_index(h);
+	const struct pool_meta *m;
 
 	if (h == HANDLE_NONE || handle_kind(h) != pl->pl_kind ||
 	    i >= pl->pl_hwm)
 		return NULL;
-	if ((pl->pl_gen[i] & 0xffffff) != ((h >> 32) & 0xffffff) ||
-	    (pl->pl_gen[i] & 1) == 0)
+	m = pool_meta(pl, i);
+	if ((m->pm_gen & 0xffffff) != ((h >> 32) & 0xffffff) ||
+	    (m->pm_gen & 1) == 0)
 		return NULL;
-	return pl->pl_base + (size_t)i * pl->pl_size;
+	return pool_slot(pl, i);
 }
 
 NS_IDLE void
@@ -143,12 +195,14 @@ pool_give(struct pool *pl, handle_t h)
 {
 	void *obj = pool_get(pl, h);
 	uint32_t i = handle_index(h);
+	struct pool_meta *m;
 
 	if (obj == NULL)
 		return;
 	region_zero(obj, pl->pl_size);
-	pl->pl_gen[i]++;
-	pl->pl_next[i] = pl->pl_free;
+	m = pool_meta(pl, i);
+	m->pm_gen++;
+	m->pm_next = pl->pl_free;
 	pl->pl_free = i + 1;
 	pl->pl_used--;
 }
@@ -156,10 +210,16 @@ pool_give(struct pool *pl, handle_t h)
 NS_IDLE handle_t
 pool_handle(const struct pool *pl, const void *obj)
 {
-	size_t off = (size_t)((const uint8_t *)obj - pl->pl_base);
-	uint32_t i = (uint32_t)(off / pl->pl_size);
+	const uint8_t *o = obj;
+	uint32_t i;
 
-	return handle_make(pl->pl_kind, pl->pl_gen[i], i);
+	if (pl->pl_nhot && o >= pl->pl_hot &&
+	    o < pl->pl_hot + (size_t)pl->pl_nhot * pl->pl_size)
+		i = (uint32_t)((size_t)(o - pl->pl_hot) / pl->pl_size);
+	else
+		i = pl->pl_nhot +
+		    (uint32_t)((size_t)(o - pl->pl_base) / pl->pl_size);
+	return handle_make(pl->pl_kind, pool_meta(pl, i)->pm_gen, i);
 }
 
 NS_IDLE void *
@@ -168,8 +228,8 @@ pool_iter(const struct pool *pl, uint32_t *idx)
 	while (*idx < pl->pl_hwm) {
 		uint32_t i = (*idx)++;
 
-		if (pl->pl_gen[i] & 1)
-			return pl->pl_base + (size_t)i * pl->pl_size;
+		if (pool_meta(pl, i)->pm_gen & 1)
+			return pool_slot(pl, i);
 	}
 	return NULL;
 }

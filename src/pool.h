@@ -10,7 +10,10 @@
  *
  * Slots past the high-water mark were never used and are free without
  * being on the free list, so a pool of 16384 slots costs nothing until it
- * is used.
+ * is used.  A free slot is reused before a new one is taken, so the first
+ * slots are the busy ones: for small objects those sit, with their
+ * bookkeeping, in a hot area shared with other pools (region_reserve_hot),
+ * and a running shim touches one page for all of them.
  */
 #ifndef NS_POOL_H
 #define NS_POOL_H
@@ -22,6 +25,18 @@
 typedef uint64_t handle_t;
 #define HANDLE_NONE ((handle_t)0)
 
+struct pool_meta {
+	uint32_t pm_gen;	/* odd while in use */
+	uint32_t pm_next;	/* free-list link, index + 1 */
+};
+
+/*
+ * Pools of objects up to POOL_HOT_BYTES keep their first slots (as many as
+ * fit in half of that, at least one) in the hot area of the small-region
+ * mapping (see region_reserve_hot), the rest elsewhere.
+ */
+#define POOL_HOT_BYTES	1024u
+
 struct pool {
 	const char *pl_name;	/* for "limit reached" messages */
 	uint8_t pl_kind;
@@ -30,10 +45,28 @@ struct pool {
 	uint32_t pl_hwm;	/* slots ever handed out */
 	uint32_t pl_used;
 	uint32_t pl_free;	/* head of the free list, index + 1 */
-	uint8_t *pl_base;
-	uint32_t *pl_gen;	/* odd while in use */
-	uint32_t *pl_next;	/* free-list links, index + 1 */
+	uint32_t pl_nhot;	/* slots 0 .. pl_nhot-1 live in the hot area */
+	uint8_t *pl_hot;	/* ... here */
+	uint8_t *pl_base;	/* slots pl_nhot and up */
+	struct pool_meta *pl_hmeta;	/* bookkeeping, split the same way */
+	struct pool_meta *pl_meta;
 };
+
+/* Slot i's storage and bookkeeping (i < pl_cap). */
+static inline void *
+pool_slot(const struct pool *pl, uint32_t i)
+{
+	if (i < pl->pl_nhot)
+		return pl->pl_hot + (size_t)i * pl->pl_size;
+	return pl->pl_base + (size_t)(i - pl->pl_nhot) * pl->pl_size;
+}
+
+static inline struct pool_meta *
+pool_meta(const struct pool *pl, uint32_t i)
+{
+	return i < pl->pl_nhot ? &pl->pl_hmeta[i] :
+	    &pl->pl_meta[i - pl->pl_nhot];
+}
 
 /*
  * Reserve storage for cap objects of size bytes (startup only; dies on
@@ -44,6 +77,11 @@ void pool_init(struct pool *pl, const char *name, uint8_t kind, size_t size,
 
 /* Reserve len bytes of zeroed, untouched memory (startup only). */
 void *region_reserve(size_t len);
+/*
+ * The same, for what is touched while a container runs: small ones are
+ * packed together at one end of the shared mapping.
+ */
+void *region_reserve_hot(size_t len);
 /* Give the pages of [p, p+len) back to the kernel; they read as zero. */
 void region_release(void *p, size_t len);
 

@@ -535,8 +535,7 @@ parked_idx(const struct parked *pk)
 static struct parked *
 parked_at(uint32_t idx1)
 {
-	return (struct parked *)(parked_pool.pl_base +
-	    (size_t)(idx1 - 1) * parked_pool.pl_size);
+	return pool_slot(&parked_pool, idx1 - 1);
 }
 
 /* Start a runc command for p; the parked op (or NULL) gets the result. */

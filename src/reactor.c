@@ -28,7 +28,11 @@ static struct rfd reactor_sigfd;
 static reactor_fn *reactor_fns[K_MAX];
 static reactor_hook *reactor_hooks[16];
 static unsigned reactor_nhooks;
-static reactor_hook *reactor_sigfns[65];
+static struct {
+	int rs_signo;
+	reactor_hook *rs_fn;
+} reactor_sigfns[8];
+static unsigned reactor_nsigfns;
 static sigset_t reactor_sigs;
 static bool reactor_live;
 static int reactor_code;
@@ -54,8 +58,9 @@ reactor_signal(handle_t h, uint32_t events)
 	(void)events;
 	/* Signals coalesce; each handler is idempotent ("reap needed"). */
 	while (read(reactor_sigfd.rf_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo < 65 && reactor_sigfns[si.ssi_signo])
-			reactor_sigfns[si.ssi_signo]();
+		for (unsigned i = 0; i < reactor_nsigfns; i++)
+			if (reactor_sigfns[i].rs_signo == (int)si.ssi_signo)
+				reactor_sigfns[i].rs_fn();
 	}
 }
 
@@ -66,8 +71,6 @@ reactor_init(uint32_t max_timers)
 	if (reactor_epfd < 0)
 		fatal("epoll_create1");
 	reactor_heapcap = max_timers;
-	reactor_heap = region_reserve(sizeof(*reactor_heap) *
-	    (max_timers + 1));
 	sigemptyset(&reactor_sigs);
 	reactor_fns[K_SIGNAL] = reactor_signal;
 }
@@ -88,9 +91,18 @@ reactor_sweep(reactor_hook *fn)
 NS_IDLE void
 reactor_on_signal(int signo, reactor_hook *fn)
 {
+	unsigned i;
 	int fd;
 
-	reactor_sigfns[signo] = fn;
+	for (i = 0; i < reactor_nsigfns; i++)
+		if (reactor_sigfns[i].rs_signo == signo)
+			break;
+	if (i == sizeof(reactor_sigfns) / sizeof(reactor_sigfns[0]))
+		fatalx("too many signal handlers");
+	if (i == reactor_nsigfns)
+		reactor_nsigfns++;
+	reactor_sigfns[i].rs_signo = signo;
+	reactor_sigfns[i].rs_fn = fn;
 	sigaddset(&reactor_sigs, signo);
 	if (sigprocmask(SIG_BLOCK, &reactor_sigs, NULL) < 0)
 		fatal("sigprocmask");
@@ -217,10 +229,25 @@ rtimer_cancel(struct rtimer *t)
 	}
 }
 
+/*
+ * The heap is reserved after every module has reserved its own storage
+ * (when the loop starts, or at the first timer of startup), so its head,
+ * which every armed timer touches, lands in the hot area next to the
+ * pools' first slots (pool.h).
+ */
+NS_IDLE static void
+heap_reserve(void)
+{
+	if (reactor_heap == NULL)
+		reactor_heap = region_reserve_hot(sizeof(*reactor_heap) *
+		    (reactor_heapcap + 1));
+}
+
 NS_IDLE void
 rtimer_set(struct rtimer *t, handle_t h, uint64_t at)
 {
 	rtimer_cancel(t);
+	heap_reserve();
 	/*
 	 * Every timer lives inside a pooled object and each object has a
 	 * fixed number of them, so the heap, sized from the pools, is never
@@ -316,6 +343,7 @@ reactor_once(int timeout_ms)
 NS_IDLE int
 reactor_run(void)
 {
+	heap_reserve();
 	reactor_live = true;
 	/* From here on the shim must not die: see main.c. */
 	while (reactor_live)

@@ -360,8 +360,7 @@ rc_maybe_done(struct rcall *rc)
 	idx = handle_index(pool_handle(&runc_pool, rc)) + 1;
 	rc->rc_next = 0;
 	if (runc_done_tail) {
-		struct rcall *t = (struct rcall *)(runc_pool.pl_base +
-		    (size_t)(runc_done_tail - 1) * runc_pool.pl_size);
+		struct rcall *t = pool_slot(&runc_pool, runc_done_tail - 1);
 
 		t->rc_next = idx;
 	} else {
@@ -441,8 +440,7 @@ runc_sweep(void)
 {
 	while (runc_done_head) {
 		uint32_t i = runc_done_head - 1;
-		struct rcall *rc = (struct rcall *)(runc_pool.pl_base +
-		    (size_t)i * runc_pool.pl_size);
+		struct rcall *rc = pool_slot(&runc_pool, i);
 		handle_t h = pool_handle(&runc_pool, rc);
 		handle_t owner = rc->rc_owner;
 		uint64_t cookie = rc->rc_cookie;

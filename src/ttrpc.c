@@ -199,8 +199,7 @@ ttrpc_ref_live(struct ttrpc_ref ref)
 static struct conn *
 conn_at(uint32_t idx1)
 {
-	return (struct conn *)(conn_pool.pl_base +
-	    (size_t)(idx1 - 1) * conn_pool.pl_size);
+	return pool_slot(&conn_pool, idx1 - 1);
 }
 
 static void

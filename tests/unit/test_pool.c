@@ -230,7 +230,7 @@ test_generation_wrap(void **state)
 	i = handle_index(h);
 	pool_give(&pl, h);
 
-	pl.pl_gen[i] = 0x00fffffe;		/* free, about to wrap */
+	pool_meta(&pl, i)->pm_gen = 0x00fffffe;		/* free, about to wrap */
 	old = pool_take(&pl);
 	assert_int_equal((old >> 32) & 0xffffff, 0xffffff);
 	assert_non_null(pool_get(&pl, old));
@@ -242,7 +242,7 @@ test_generation_wrap(void **state)
 	pool_give(&pl, h);
 	assert_null(pool_get(&pl, h));
 
-	pl.pl_gen[i] = 0xfffffffe;		/* the slot's own counter */
+	pool_meta(&pl, i)->pm_gen = 0xfffffffe;		/* the slot's own counter */
 	old = pool_take(&pl);
 	assert_non_null(pool_get(&pl, old));
 	pool_give(&pl, old);
@@ -252,7 +252,7 @@ test_generation_wrap(void **state)
 	assert_int_not_equal(h, old);
 	assert_non_null(pool_get(&pl, h));
 	assert_null(pool_get(&pl, old));
-	assert_int_equal(pl.pl_gen[i] & 1, 1);
+	assert_int_equal(pool_meta(&pl, i)->pm_gen & 1, 1);
 }
 
 /*
@@ -375,6 +375,85 @@ test_region_neighbours(void **state)
 		o = pool_get(&a, pool_take(&a));
 		for (j = 0; j < sizeof(struct big); j++)
 			assert_int_equal(o->bytes[j], 0);
+	}
+}
+
+/*
+ * Pools of small objects keep their first slots in the hot area: the
+ * busy slots of several pools share a page, every slot (hot or not) is
+ * its own storage, and handles resolve across the split.
+ */
+static void
+test_hot_split(void **state)
+{
+	static struct pool a, b, big;
+	struct small {
+		uint32_t s_idx;
+		uint8_t s_fill[44];
+	};
+	struct large {
+		uint8_t l_bytes[2000];
+	};
+	static const uint32_t caps[2] = { 40, 25 };
+	struct pool *pl[2] = { &a, &b };
+	uint8_t *r, *lo, *hi;
+	handle_t h;
+	uint32_t p, i, idx;
+	struct small *o;
+
+	(void)state;
+	pool_init(&a, "a", K_IO, sizeof(struct small), caps[0]);
+	pool_init(&b, "b", K_PROC, 144, caps[1]);
+	pool_init(&big, "big", K_CTR, sizeof(struct large), 4);
+	assert_true(a.pl_nhot > 0 && a.pl_nhot < caps[0]);
+	assert_true(b.pl_nhot > 0 && b.pl_nhot < caps[1]);
+	assert_int_equal(big.pl_nhot, 0);
+	/* Both pools' first slots, and a later hot reservation, within 4 KiB. */
+	r = region_reserve_hot(64);
+	lo = (uint8_t *)pool_slot(&a, 0);
+	hi = r + 64;
+	assert_true((uint8_t *)pool_slot(&b, 0) > lo &&
+	    (uint8_t *)pool_slot(&b, 0) < hi);
+	assert_true(hi - lo <= 4096);
+
+	for (p = 0; p < 2; p++) {
+		for (i = 0; i < caps[p]; i++) {
+			h = pool_take(pl[p]);
+			assert_int_equal(handle_index(h), i);
+			o = pool_get(pl[p], h);
+			assert_ptr_equal(o, pool_slot(pl[p], i));
+			assert_int_equal(pool_handle(pl[p], o), h);
+			for (size_t j = 0; j < pl[p]->pl_size; j++)
+				assert_int_equal(((uint8_t *)o)[j], 0);
+			memset(o, (int)(p * 64 + i), pl[p]->pl_size);
+		}
+		assert_int_equal(pool_take(pl[p]), HANDLE_NONE);
+	}
+	/* No slot wrote over another's storage, in either pool. */
+	for (p = 0; p < 2; p++) {
+		idx = 0;
+		i = 0;
+		while ((o = pool_iter(pl[p], &idx)) != NULL) {
+			for (size_t j = 0; j < pl[p]->pl_size; j++)
+				assert_int_equal(((uint8_t *)o)[j],
+				    (uint8_t)(p * 64 + i));
+			i++;
+		}
+		assert_int_equal(i, caps[p]);
+	}
+	/* A freed slot on either side of the split is the next one taken. */
+	for (p = 0; p < 2; p++) {
+		uint32_t picks[2] = { 0, pl[p]->pl_nhot + 1 };
+
+		for (i = 0; i < 2; i++) {
+			o = pool_slot(pl[p], picks[i]);
+			h = pool_handle(pl[p], o);
+			pool_give(pl[p], h);
+			assert_null(pool_get(pl[p], h));
+			h = pool_take(pl[p]);
+			assert_int_equal(handle_index(h), picks[i]);
+			assert_ptr_equal(pool_get(pl[p], h), o);
+		}
 	}
 }
 
@@ -698,6 +777,7 @@ main(void)
 		cmocka_unit_test(test_generation_wrap),
 		cmocka_unit_test(test_region_zero),
 		cmocka_unit_test(test_region_neighbours),
+		cmocka_unit_test(test_hot_split),
 	};
 	const struct CMUnitTest reactor_tests[] = {
 		cmocka_unit_test(test_rfd_mask_cache),
