@@ -57,7 +57,7 @@ REL_CFLAGS := $(CFLAGS_ALL) -Os -ffunction-sections -fdata-sections \
 # keep a page of their own (separate-code) so reading them at startup does
 # not map the code around them.
 REL_LDFLAGS := -static -no-pie -flto=auto -Wl,--gc-sections \
-	-Wl,-T,tools/ld/idle-first.ld -s
+	-Wl,-T,tools/ld/idle-first.ld -Wl,-z,norelro -s
 DBG_CFLAGS := $(CFLAGS_ALL) -O1 -g
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD

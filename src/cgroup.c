@@ -587,7 +587,7 @@ struct cg_dirent64 {
 NS_IDLE static void
 cg_read_hugepages(void)
 {
-	static char names[CG_HUGE_MAX][64];
+	char (*names)[64] = scratch_alloc(sizeof(*names) * CG_HUGE_MAX);
 	char *dents = scratch_alloc(4096);
 	uint32_t n = 0, i, j;
 	long got;
@@ -1517,7 +1517,7 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 {
 	io_containerd_cgroups_v2_Metrics *m = &cg_m2;
 	io_containerd_cgroups_v2_RdmaStat *rs = &m->rdma;
-	static char ctls[1024];
+	NS_COLD static char ctls[1024];
 	ssize_t nctl, nc, nl;
 	int dfd;
 

@@ -87,7 +87,7 @@ static bool shutdown_signalled;
 static void __attribute__((format(printf, 2, 3)))
 fdprint(int fd, const char *fmt, ...)
 {
-	static char buf[1024];
+	NS_COLD static char buf[1024];
 	va_list ap;
 	int n;
 
@@ -122,7 +122,7 @@ parse_flags(int argc, char **argv)
 		{ "address", &opt.address }, { "publish-binary", &opt.publish },
 		{ "bundle", &opt.bundle }, { "socket", &opt.socket },
 	};
-	static char why[256];
+	NS_COLD static char why[256];
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -442,8 +442,8 @@ static void __attribute__((noreturn))
 action_start(void)
 {
 	static char addr[NS_PATH_MAX + 16], in[65536];
-	static containerd_runc_v1_Options o;
-	static google_protobuf_Any any;
+	NS_COLD static containerd_runc_v1_Options o;
+	NS_COLD static google_protobuf_Any any;
 	static char cg[NS_PATH_MAX];
 	static char self[NS_PATH_MAX];
 	char *argv[10 + 32];
