@@ -25,9 +25,7 @@ set -u
 
 R=${1:-100}
 WARMUP=${WARMUP:-5}
-case "$R" in
-'' | *[!0-9]* | 0) die "usage: $0 [R>0]" ;;
-esac
+need_count "$R" "usage: $0 [R>0]"
 
 bench_binary ""
 bench_traps

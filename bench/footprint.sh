@@ -23,9 +23,7 @@ set -u
 
 N=${1:-20}
 IDLE_SECONDS=${IDLE_SECONDS:-2}
-case "$N" in
-'' | *[!0-9]* | 0) die "usage: $0 [N>0]" ;;
-esac
+need_count "$N" "usage: $0 [N>0]"
 
 bench_binary ""
 bench_traps

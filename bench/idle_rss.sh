@@ -19,9 +19,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS=${IDLE_RUNS:-3}
-case "$RUNS" in
-'' | *[!0-9]* | 0) die "IDLE_RUNS must be a positive number" ;;
-esac
+need_count "$RUNS" "IDLE_RUNS must be a positive number"
 
 bench_binary "${1:-}"
 bench_traps

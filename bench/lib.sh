@@ -43,6 +43,14 @@ die() {
 	exit 1
 }
 
+# need_count <value> <message>: die with message unless value is a
+# positive whole number (the scripts' run counts).
+need_count() {
+	case "$1" in
+	'' | *[!0-9]* | 0) die "$2" ;;
+	esac
+}
+
 # now_us: microseconds, without a fork.
 now_us() {
 	local t=$EPOCHREALTIME

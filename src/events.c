@@ -319,18 +319,6 @@ cl_lost(const char *why, int err)
 
 /* Protobuf pieces, written backwards-free: tag, then varint. */
 static size_t
-pb_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	do {
-		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
-
-static size_t
 pb_varint_len(uint64_t v)
 {
 	size_t n = 1;
@@ -347,7 +335,7 @@ static size_t
 pb_lenfield(uint8_t *p, unsigned field, size_t len)
 {
 	p[0] = (uint8_t)(field << 3 | 2);
-	return 1 + pb_varint(p + 1, len);
+	return 1 + pbs_varint(p + 1, len);
 }
 
 static size_t
@@ -394,11 +382,11 @@ cl_encode(struct ev *e)
 	h += pb_lenfield(cl_head + h, 1, tsl);
 	if (e->e_sec) {
 		cl_head[h++] = 0x08;
-		h += pb_varint(cl_head + h, (uint64_t)e->e_sec);
+		h += pbs_varint(cl_head + h, (uint64_t)e->e_sec);
 	}
 	if (e->e_nsec) {
 		cl_head[h++] = 0x10;
-		h += pb_varint(cl_head + h, (uint64_t)e->e_nsec);
+		h += pbs_varint(cl_head + h, (uint64_t)e->e_nsec);
 	}
 	h += pb_strfield(cl_head + h, 2, ev_ns);
 	h += pb_strfield(cl_head + h, 3, e->e_topic);
@@ -407,7 +395,7 @@ cl_encode(struct ev *e)
 	h += pb_lenfield(cl_head + h, 2, vl);
 
 	cl_tail[t++] = 0x20;
-	t += pb_varint(cl_tail + t, timeout);
+	t += pbs_varint(cl_tail + t, timeout);
 	t += pb_lenfield(cl_tail + t, 5, kvl);
 	t += pb_strfield(cl_tail + t, 1, key);
 	t += pb_strfield(cl_tail + t, 2, ev_ns);

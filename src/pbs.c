@@ -95,6 +95,18 @@ pbs_setstr(struct pbs *s, const char *str)
 	pbs_set(s, str, str != NULL ? strlen(str) : 0);
 }
 
+size_t
+pbs_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
 int
 pbs_add(struct pbs *s, const void *p, size_t len)
 {

@@ -60,6 +60,8 @@ uint32_t pbs_arena_size(void);
 void pbs_set(struct pbs *s, const void *p, size_t len);
 /* Same for a NUL-terminated string. */
 void pbs_setstr(struct pbs *s, const char *str);
+/* Write v as a protobuf varint at p (room for 10 bytes); its length. */
+size_t pbs_varint(uint8_t *p, uint64_t v);
 /*
  * Append an element to a repeated field (an empty element is a real one);
  * -ENOSPC when the arena is full, -EINVAL for a NULL p with len > 0.

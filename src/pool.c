@@ -37,10 +37,15 @@ region_map(size_t len)
 }
 
 NS_IDLE static void *
-region_small_take(size_t len, bool hot)
+region_take(size_t len, bool hot)
 {
 	void *p;
 
+	if (len == 0)
+		return NULL;
+	len = (len + 63) & ~(size_t)63;
+	if (len > REGION_SMALL)
+		return region_map(len);
 	if (region_small == NULL ||
 	    region_hot_used + region_cold_used + len > REGION_SMALL_ALL) {
 		region_small = region_map(REGION_SMALL_ALL);
@@ -59,23 +64,13 @@ region_small_take(size_t len, bool hot)
 NS_IDLE void *
 region_reserve(size_t len)
 {
-	if (len == 0)
-		return NULL;
-	len = (len + 63) & ~(size_t)63;
-	if (len > REGION_SMALL)
-		return region_map(len);
-	return region_small_take(len, false);
+	return region_take(len, false);
 }
 
 NS_IDLE void *
 region_reserve_hot(size_t len)
 {
-	if (len == 0)
-		return NULL;
-	len = (len + 63) & ~(size_t)63;
-	if (len > REGION_SMALL)
-		return region_map(len);
-	return region_small_take(len, true);
+	return region_take(len, true);
 }
 
 NS_IDLE void

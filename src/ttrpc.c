@@ -373,18 +373,6 @@ conn_can_take(const struct conn *c)
 	    NS_REPLY_MAX + NS_FRAME_HDR + 16;
 }
 
-static size_t
-varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	do {
-		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
-
 static void
 conn_update(struct conn *c)
 {
@@ -433,7 +421,7 @@ ttrpc_reply(struct ttrpc_ref ref, const pb_msgdesc_t *fields,
 		size_t k = NS_FRAME_HDR;
 
 		p[k++] = 0x12;
-		k += varint_put(p + k, inner);
+		k += pbs_varint(p + k, inner);
 		os = pb_ostream_from_buffer(p + k, inner);
 		if (!pb_encode(&os, fields, msg) || os.bytes_written != inner) {
 			scratch_back(mark);

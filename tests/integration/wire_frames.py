@@ -38,6 +38,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from shimrpc import varint  # noqa: E402
 from wire_util import Checks, status_kb, ttrpc  # noqa: E402
 
 TASK = ttrpc.TASK_SERVICE
@@ -48,18 +49,6 @@ SPEC_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
 RSS_SLACK_KB = 32
 
 pb = ttrpc.load()
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def frame(sid, data, mtype=ttrpc.MSG_REQUEST, length=None):

@@ -724,10 +724,41 @@ test_helpers(void **state)
 	assert_int_equal(pbs_copy(&s, dst, 0), -ENAMETOOLONG);
 }
 
+/* pbs_varint: protobuf's base-128 varint, shortest form, up to 10 bytes. */
+static void
+test_varint(void **state)
+{
+	static const struct {
+		uint64_t v;
+		size_t n;
+		uint8_t b[10];
+	} cases[] = {
+		{ 0, 1, { 0x00 } },
+		{ 1, 1, { 0x01 } },
+		{ 127, 1, { 0x7f } },
+		{ 128, 2, { 0x80, 0x01 } },
+		{ 300, 2, { 0xac, 0x02 } },
+		{ 4194304, 4, { 0x80, 0x80, 0x80, 0x02 } },
+		{ UINT64_MAX, 10, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		    0xff, 0xff, 0x01 } },
+	};
+	uint8_t buf[12];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 0xee, sizeof(buf));
+		assert_int_equal(pbs_varint(buf, cases[i].v), cases[i].n);
+		assert_memory_equal(buf, cases[i].b, cases[i].n);
+		assert_int_equal(buf[cases[i].n], 0xee);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_varint),
 		cmocka_unit_test_setup(test_decode_create, setup),
 		cmocka_unit_test_setup(test_decode_big_spec, setup),
 		cmocka_unit_test_setup(test_decode_last_wins, setup),

@@ -469,24 +469,12 @@ cli_expect_eof(struct cli *c)
 /* --- requests ----------------------------------------------------------- */
 
 static size_t
-put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	do {
-		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
-
-static size_t
 put_field(uint8_t *p, uint8_t tag, const void *s, size_t n)
 {
 	size_t k = 0;
 
 	p[k++] = tag;
-	k += put_varint(p + k, n);
+	k += pbs_varint(p + k, n);
 	if (n)
 		memcpy(p + k, s, n);
 	return k + n;
@@ -520,7 +508,7 @@ req_body(uint8_t *p, const char *svcname, const char *method,
 		k += put_field(p + k, 0x1a, payload, plen);
 	if (timeout) {
 		p[k++] = 0x20;
-		k += put_varint(p + k, (uint64_t)timeout);
+		k += pbs_varint(p + k, (uint64_t)timeout);
 	}
 	return k;
 }
