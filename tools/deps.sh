@@ -7,14 +7,15 @@
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests), criu (runc's checkpoint/restore: the
-# checkpoint tests need it even where `criu check` fails).
+# checkpoint tests need it even where `criu check` fails), stress-ng
+# (make test-matrix runs the race tests under load).
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu stress-ng"
 
 missing=
 for p in $pkgs; do
