@@ -7,13 +7,20 @@
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests).
+# Other architectures (make ARCH=arm64|armhf, make cross): Debian's cross
+# compilers, and qemu-user-static, whose Debian 12 build
+# tests/cross/arm64-smoke.sh checks for what it cannot do (the musl,
+# cmocka and the qemu the tests run come from tools/cross-musl.sh and
+# tools/cross-qemu.sh, into build/cross).
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2
+gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static xz-utils
+debian-archive-keyring"
 
 missing=
 for p in $pkgs; do
@@ -28,6 +35,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    $missing >/dev/null
