@@ -260,10 +260,10 @@ cross: deps
 	$(MAKE) ARCH=armhf release unit
 
 cross-smoke: deps
-	$(MAKE) ARCH=arm64 release
+	$(MAKE) ARCH=arm64 release build/cross/qemu/.ok
 	tests/cross/arm64-smoke.sh $(CURDIR)/build/arm64/$(BIN)
 
-test: deps gen-check protocheck unit cross integration
+test: deps gen-check protocheck unit cross cross-smoke integration
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)

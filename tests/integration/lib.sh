@@ -332,6 +332,12 @@ _argv_is_ours() {
 	local i exe
 	ARGV=()
 	mapfile -d '' -t ARGV 2>/dev/null </proc/"$1"/cmdline || return 1
+	# A shim of another architecture run by qemu-user through binfmt_misc
+	# with the P flag (tests/cross): the interpreter, the binary's path,
+	# then the shim's own argv.
+	case "${ARGV[0]##*/}" in
+	qemu-*) ARGV=("${ARGV[@]:2}") ;;
+	esac
 	[ "${#ARGV[@]}" -gt 2 ] || return 1
 	for ((i = 1; i < ${#ARGV[@]} - 1; i++)); do
 		case "${ARGV[$i]}" in
