@@ -261,6 +261,7 @@ cross: deps
 
 cross-smoke: deps
 	$(MAKE) ARCH=arm64 release build/cross/qemu/.ok
+	$(MAKE) ARCH=armhf release
 	tests/cross/arm64-smoke.sh $(CURDIR)/build/arm64/$(BIN)
 
 test: deps gen-check protocheck unit cross cross-smoke integration

@@ -36,6 +36,7 @@ die() {
     exit 0
 
 # The machine's Debian mirror, from its own apt configuration.
+# shellcheck disable=SC2016 # apt's own $(FIELD) syntax
 mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
     awk '$2 == "bookworm" { print $1; exit }')
 [ -n "$mirror" ] || die "no bookworm entry in the machine's apt sources"

@@ -15,7 +15,10 @@
 # 2. The shim alone under each qemu (serving on -socket, no containerd):
 #    where qemu lacks PR_SET_CHILD_SUBREAPER the shim must refuse to serve
 #    and say so (it cannot reap a container's init without it; Go's shim
-#    refuses too); otherwise it must answer Connect.
+#    refuses too); otherwise it must answer Connect and log its SIGUSR1
+#    report (numbers printed by the release build's own snprintf).  The
+#    armhf build (build/armhf, when there) is checked the same way under
+#    qemu-arm.
 # 3. The lifecycle with containerd.  The shim re-executes /proc/self/exe
 #    for its daemon, and an explicit `qemu-aarch64 shim` wrapper cannot
 #    survive that (the kernel refuses to exec an aarch64 binary:
@@ -39,6 +42,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 SHIM=${1:-}
 QEMU=$ROOT/build/cross/qemu/qemu-aarch64
+QEMU_ARM=$ROOT/build/cross/qemu/qemu-arm
+SHIM_ARMHF=$ROOT/build/armhf/containerd-shim-nanoshim-v2
 QEMU_DEB12=/usr/bin/qemu-aarch64-static
 CROSS_CC=$ROOT/build/cross/arm64/musl-gcc
 BINFMT_NAME=nanoshim-aarch64
@@ -119,13 +124,13 @@ extra=$(lacks "$WORK/qemu-aarch64.txt" | grep -v '^execv /proc/self/exe ')
 [ -z "$extra" ] || bad "Debian 13's qemu-user lacks more than self re-execution: $extra"
 
 # --- 2. the shim alone ------------------------------------------------------
-# serve_alone <qemu> <dir>: the shim serving on <dir>/sock, its log in
-# <dir>/log (a plain file where containerd would give a FIFO).
+# serve_alone <qemu> <shim> <dir>: the shim serving on <dir>/sock, its
+# log in <dir>/log (a plain file where containerd would give a FIFO).
 serve_alone() {
-	mkdir -p "$2" && : >"$2/log"
-	cd "$2" || return 1
-	NANOSHIM_STRICT_ALLOC=1 "$1" "$SHIM" -namespace smoke -id alone \
-		-address /nonexistent -socket "$2/sock" </dev/null >/dev/null 2>&1 &
+	mkdir -p "$3" && : >"$3/log"
+	cd "$3" || return 1
+	NANOSHIM_STRICT_ALLOC=1 "$1" "$2" -namespace smoke -id alone \
+		-address /nonexistent -socket "$3/sock" </dev/null >/dev/null 2>&1 &
 	SPID=$!
 	cd "$ROOT" || return 1
 }
@@ -150,7 +155,7 @@ pid_gone() {
 }
 
 if [ -x "$QEMU_DEB12" ]; then
-	serve_alone "$QEMU_DEB12" "$WORK/alone12"
+	serve_alone "$QEMU_DEB12" "$SHIM" "$WORK/alone12"
 	if grep -q '^prctl PR_SET_CHILD_SUBREAPER: FAIL' "$WORK/qemu-aarch64-static.txt"; then
 		if wait_for 100 pid_gone "$SPID"; then
 			wait "$SPID"
@@ -173,23 +178,41 @@ if [ -x "$QEMU_DEB12" ]; then
 	SPID=
 fi
 
-serve_alone "$QEMU" "$WORK/alone13"
-if wait_for 100 sock_up "$WORK/alone13/sock"; then
-	got=$(python3 "$ROOT/tests/integration/shimrpc.py" "$WORK/alone13/sock" \
-		connect alone)
-	[ "$got" = "$SPID 0" ] || bad "Connect to the shim under qemu: '$got', want '$SPID 0'"
-	[ "$(readlink "/proc/$SPID/exe")" = "$(readlink -f "$QEMU")" ] ||
-		bad "the serving shim is not the qemu process"
-	kill -TERM "$SPID"
-	wait "$SPID"
-	rc=$?
-	[ "$rc" -eq 0 ] || bad "shim under qemu: exit $rc after SIGTERM"
-	say "== the shim alone under $(basename "$QEMU"): Connect '$got', exit $rc"
-else
-	bad "the shim under qemu never listened: $(cat "$WORK/alone13/log")"
-	kill -KILL "$SPID" 2>/dev/null
+# check_alone <qemu> <shim> <dir>: serves, answers Connect, reports on
+# SIGUSR1, exits 0 on SIGTERM.
+report_logged() {
+	grep -q 'scratch_peak=[0-9][0-9]* limits: conns=32 ' "$1"
+}
+check_alone() {
+	local got rc
+	serve_alone "$1" "$2" "$3"
+	if wait_for 100 sock_up "$3/sock"; then
+		got=$(python3 "$ROOT/tests/integration/shimrpc.py" "$3/sock" \
+			connect alone)
+		[ "$got" = "$SPID 0" ] ||
+			bad "$2: Connect under qemu: '$got', want '$SPID 0'"
+		[ "$(readlink "/proc/$SPID/exe")" = "$(readlink -f "$1")" ] ||
+			bad "$2: the serving shim is not the qemu process"
+		kill -USR1 "$SPID"
+		wait_for 50 report_logged "$3/log" ||
+			bad "$2: no SIGUSR1 report: $(cat "$3/log")"
+		kill -TERM "$SPID"
+		wait "$SPID"
+		rc=$?
+		[ "$rc" -eq 0 ] || bad "$2: exit $rc after SIGTERM"
+		say "== $(basename "$(dirname "$2")") shim alone under $(basename "$1"):" \
+			"Connect '$got', $(grep -o 'allocations=[0-9]* scratch_peak=[0-9]*' "$3/log"), exit $rc"
+	else
+		bad "$2 under qemu never listened: $(cat "$3/log")"
+		kill -KILL "$SPID" 2>/dev/null
+	fi
+	SPID=
+}
+
+check_alone "$QEMU" "$SHIM" "$WORK/alone13"
+if [ -x "$SHIM_ARMHF" ]; then
+	check_alone "$QEMU_ARM" "$SHIM_ARMHF" "$WORK/alonearmhf"
 fi
-SPID=
 
 # --- 3. binfmt_misc and the lifecycle with containerd ----------------------
 magic='\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
