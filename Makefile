@@ -15,7 +15,7 @@
 #                   build/ARCH/; `make ARCH=.. unit` runs the unit tests
 #                   under qemu-user
 #   make cross      both architectures: release binaries and unit tests
-#   make cross-smoke  the arm64 shim through qemu-user with containerd
+#   make cross-smoke  the arm64 and armhf shims through qemu-user with containerd
 
 PREFIX ?= /usr/local
 # V=1 shows every command.
@@ -253,8 +253,8 @@ integration: deps release debug
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
 
 # The arm64 and armhf builds, their unit tests under qemu-user, and the
-# arm64 shim through qemu-user with the host's containerd and runc
-# (tests/cross/arm64-smoke.sh).
+# arm64 and armhf shims through qemu-user with the host's containerd and runc
+# (tests/cross/smoke.sh).
 cross: deps
 	$(MAKE) ARCH=arm64 release unit
 	$(MAKE) ARCH=armhf release unit
@@ -262,7 +262,7 @@ cross: deps
 cross-smoke: deps
 	$(MAKE) ARCH=arm64 release build/cross/qemu/.ok
 	$(MAKE) ARCH=armhf release
-	tests/cross/arm64-smoke.sh $(CURDIR)/build/arm64/$(BIN)
+	tests/cross/smoke.sh $(CURDIR)/build/arm64/$(BIN)
 
 test: deps gen-check protocheck unit cross cross-smoke integration
 

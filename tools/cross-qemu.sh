@@ -5,7 +5,7 @@
 #
 # Owns: which qemu-user the cross tests use and where it comes from.  Does
 # not own: the cross toolchain (tools/cross-musl.sh) nor binfmt_misc
-# (tests/cross/arm64-smoke.sh).
+# (tests/cross/smoke.sh).
 #
 # Why not Debian 12's qemu-user-static (7.2): it answers EINVAL to
 # prctl(PR_SET_CHILD_SUBREAPER) without asking the kernel, and a shim

@@ -9,7 +9,7 @@
 # script(1) (terminal tests).
 # Other architectures (make ARCH=arm64|armhf, make cross): Debian's cross
 # compilers, and qemu-user-static, whose Debian 12 build
-# tests/cross/arm64-smoke.sh checks for what it cannot do (the musl,
+# tests/cross/smoke.sh checks for what it cannot do (the musl,
 # cmocka and the qemu the tests run come from tools/cross-musl.sh and
 # tools/cross-qemu.sh, into build/cross).
 set -eu

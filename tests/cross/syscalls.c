@@ -7,7 +7,7 @@
  *     <name>: ok
  *     <name>: FAIL <what happened>
  *
- * tests/cross/arm64-smoke.sh builds it for arm64 and runs it natively and
+ * tests/cross/smoke.sh builds it for arm64 and runs it natively and
  * under each qemu-user, to name what an emulator cannot do.  Exit status
  * 0 (the list is the result), 2 on bad usage.
  *

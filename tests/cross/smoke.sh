@@ -1,10 +1,11 @@
 #!/bin/bash
 #
-# arm64-smoke.sh: the arm64 shim, run by qemu-user, with this machine's
-# containerd and runc (issue 14).
+# smoke.sh: the arm64 and armhf shims, run by qemu-user, with this
+# machine's containerd and runc (issue 14).
 #
-# Usage: tests/cross/arm64-smoke.sh /abs/path/build/arm64/containerd-shim-nanoshim-v2
-#        (make cross-smoke builds it and calls this)
+# Usage: tests/cross/smoke.sh /abs/path/build/arm64/containerd-shim-nanoshim-v2
+#        (make cross-smoke builds both architectures and calls this; the
+#        armhf binary is taken from build/armhf when it is there)
 #
 # 1. What qemu-user cannot do.  tests/cross/syscalls.c makes each system
 #    call the shim needs, the way src/ makes it, and checks its effect.
@@ -17,21 +18,22 @@
 #    and say so (it cannot reap a container's init without it; Go's shim
 #    refuses too); otherwise it must answer Connect and log its SIGUSR1
 #    report (numbers printed by the release build's own snprintf).  The
-#    armhf build (build/armhf, when there) is checked the same way under
-#    qemu-arm.
+#    armhf build is checked the same way under qemu-arm.
 # 3. The lifecycle with containerd.  The shim re-executes /proc/self/exe
 #    for its daemon, and an explicit `qemu-aarch64 shim` wrapper cannot
 #    survive that (the kernel refuses to exec an aarch64 binary:
-#    ENOEXEC).  So aarch64 binaries are registered with binfmt_misc
-#    (flags P and F: argv[0] kept, interpreter opened now) for the run
-#    only: a holder process in a private mount namespace keeps a
+#    ENOEXEC).  So aarch64 and arm binaries are registered with
+#    binfmt_misc (flags P and F: argv[0] kept, interpreter opened now) for
+#    the run only: a holder process in a private mount namespace keeps a
 #    binfmt_misc mount there (the host's mount table is not changed) and
-#    removes the entry when the run ends or this script dies.  Then the
-#    integration suite runs its run, exec, kill, delete, exit, metrics and
-#    OOM tests plus tests/cross/t_arm64_shim.sh with SHIM set to the arm64
-#    binary, with NANOSHIM_STRICT_ALLOC=1, and the invariant sampler off:
-#    qemu-user runs a thread of its own (Threads: 2) and allocates as it
-#    translates, which says nothing of the shim.
+#    removes the entries when the run ends or this script dies.  Then the
+#    integration suite runs with SHIM set to the arm64 binary: its run,
+#    exec, kill, delete, exit, metrics and OOM tests plus
+#    tests/cross/t_emulated_shim.sh; and with the armhf binary: exec,
+#    metrics, OOM and t_emulated_shim.sh.  NANOSHIM_STRICT_ALLOC=1; the
+#    invariant sampler is off: qemu-user runs a thread of its own
+#    (Threads: 2) and allocates as it translates, which says nothing of
+#    the shim.
 #
 # Needs root (3 starts containerd: hold /tmp/nanoshim-heavy.lock around
 # make test or this script).  Exit 0 pass, 1 fail, 2 setup error, 77 skip.
@@ -46,10 +48,10 @@ QEMU_ARM=$ROOT/build/cross/qemu/qemu-arm
 SHIM_ARMHF=$ROOT/build/armhf/containerd-shim-nanoshim-v2
 QEMU_DEB12=/usr/bin/qemu-aarch64-static
 CROSS_CC=$ROOT/build/cross/arm64/musl-gcc
-BINFMT_NAME=nanoshim-aarch64
 # Tests of the integration suite that make up the lifecycle.
-LIFECYCLE="t_run_detached t_exec t_kill_signals t_delete_running
+LIFECYCLE_ARM64="t_run_detached t_exec t_kill_signals t_delete_running
 t_exit_codes t_metrics t_oom"
+LIFECYCLE_ARMHF="t_exec t_metrics t_oom"
 
 fails=0
 
@@ -215,35 +217,47 @@ if [ -x "$SHIM_ARMHF" ]; then
 fi
 
 # --- 3. binfmt_misc and the lifecycle with containerd ----------------------
-magic='\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+# The ELF header up to e_machine (EM_AARCH64 0xb7, EM_ARM 0x28); the mask
+# lets ET_EXEC and ET_DYN through.
+magic64='\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+magic32='\x7f\x45\x4c\x46\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
 mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
 mkdir -p "$WORK/binfmt"
 # shellcheck disable=SC2016 # expanded by the holder's sh
 unshare --mount --propagation private -- sh -c '
-	bm=$1 name=$2 reg=$3 work=$4 parent=$5
+	bm=$1 work=$2 parent=$3
+	shift 3
 	mount -t binfmt_misc binfmt_misc "$bm" 2>"$work/holder.err" || exit 1
 	if [ "$(cat "$bm/status")" != enabled ]; then
 		echo "binfmt_misc is disabled on this host" >"$work/holder.err"
 		exit 1
 	fi
-	[ -e "$bm/$name" ] && echo -1 >"$bm/$name"
-	printf "%s" "$reg" >"$bm/register" 2>"$work/holder.err" || exit 1
+	for reg in "$@"; do
+		name=${reg#:}
+		name=${name%%:*}
+		[ -e "$bm/$name" ] && echo -1 >"$bm/$name"
+		printf "%s" "$reg" >"$bm/register" 2>"$work/holder.err" || exit 1
+	done
 	: >"$work/ready"
 	while [ ! -e "$work/stop" ] && kill -0 "$parent" 2>/dev/null; do
 		sleep 0.2
 	done
-	echo -1 >"$bm/$name"
-' holder "$WORK/binfmt" "$BINFMT_NAME" \
-	":$BINFMT_NAME:M::$magic:$mask:$QEMU:PF" "$WORK" "$$" &
+	for reg in "$@"; do
+		name=${reg#:}
+		echo -1 >"$bm/${name%%:*}"
+	done
+' holder "$WORK/binfmt" "$WORK" "$$" \
+	":nanoshim-aarch64:M::$magic64:$mask:$QEMU:PF" \
+	":nanoshim-arm:M::$magic32:$mask:$QEMU_ARM:PF" &
 HOLDER=$!
 ready() {
 	[ -e "$WORK/ready" ] || { pid_gone "$HOLDER" && return 0; return 1; }
 }
 wait_for 100 ready
 if [ ! -e "$WORK/ready" ]; then
-	skip "cannot register aarch64 with binfmt_misc: $(cat "$WORK/holder.err" 2>/dev/null)"
+	skip "cannot register aarch64 and arm with binfmt_misc: $(cat "$WORK/holder.err" 2>/dev/null)"
 fi
-say "== binfmt_misc: aarch64 binaries run by $QEMU (flags PF) for this run"
+say "== binfmt_misc: aarch64 and arm binaries run by build/cross/qemu (flags PF) for this run"
 
 (cd "$WORK" && ./probe-arm64) >"$WORK/binfmt.txt"
 missing=$(lacks "$WORK/binfmt.txt")
@@ -253,15 +267,28 @@ else
 	say "== through binfmt_misc qemu-user lacks nothing the shim needs"
 fi
 
-# shellcheck disable=SC2086 # the list of test names
-QEMU=$QEMU INVARIANTS=0 NANOSHIM_STRICT_ALLOC=1 SHIM=$SHIM \
-	"$ROOT/tests/integration/run.sh" $LIFECYCLE "$HERE/t_arm64_shim.sh"
-rc=$?
-[ "$rc" -eq 0 ] || bad "the lifecycle suite with the arm64 shim (exit $rc)"
+# lifecycle <shim> <qemu> <e_machine> <tests...>
+lifecycle() {
+	local shim=$1 qemu=$2 machine=$3 rc
+	shift 3
+	say "== the integration suite with $shim"
+	QEMU=$qemu ELF_MACHINE=$machine INVARIANTS=0 NANOSHIM_STRICT_ALLOC=1 \
+		SHIM=$shim "$ROOT/tests/integration/run.sh" "$@" \
+		"$HERE/t_emulated_shim.sh"
+	rc=$?
+	[ "$rc" -eq 0 ] || bad "the lifecycle tests with $shim (exit $rc)"
+}
+
+# shellcheck disable=SC2086 # lists of test names
+lifecycle "$SHIM" "$QEMU" 00b7 $LIFECYCLE_ARM64
+if [ -x "$SHIM_ARMHF" ]; then
+	# shellcheck disable=SC2086
+	lifecycle "$SHIM_ARMHF" "$QEMU_ARM" 0028 $LIFECYCLE_ARMHF
+fi
 
 if [ "$fails" -ne 0 ]; then
-	say "arm64 smoke: $fails failed"
+	say "cross smoke: $fails failed"
 	exit 1
 fi
-say "arm64 smoke: passed"
+say "cross smoke: passed"
 exit 0
