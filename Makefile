@@ -12,6 +12,11 @@
 #   make bench      footprint and latency against the Go shim
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install what is missing (Debian 12)
+#   make ARCH=arm64 (or armhf)  the release binary for that architecture,
+#                   build/ARCH/; `make ARCH=.. unit` runs the unit tests
+#                   under qemu-user
+#   make cross      both architectures: release binaries and unit tests
+#   make cross-smoke  the arm64 and armhf shims through qemu-user with containerd
 
 PREFIX ?= /usr/local
 # V=1 shows every command.
@@ -65,7 +70,8 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration test-matrix demo bench install clean deps nanopb
+	integration test-matrix demo bench install clean deps nanopb cross \
+	cross-smoke
 
 all: release
 
@@ -81,15 +87,15 @@ nanopb: $(NANOPB)/pb.h
 
 # --- the three builds: one rule template, three flavours ---------------
 define flavour
-$(B)/$(1)/%.o: src/%.c $(wildcard src/*.h) Makefile | $(NANOPB)/pb.h
+$(B)/$(1)/%.o: src/%.c $(wildcard src/*.h) Makefile | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(B)/$(1)/gen/%.o: gen/%.c | $(NANOPB)/pb.h
+$(B)/$(1)/gen/%.o: gen/%.c | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(B)/$(1)/pb/%.o: $(NANOPB)/%.c | $(NANOPB)/pb.h
+$(B)/$(1)/pb/%.o: $(NANOPB)/%.c | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(filter-out $(WARN),$$(CFLAGS_$(1))) -Wall -Werror -c $$< -o $$@
@@ -106,24 +112,87 @@ CC_san := gcc
 CFLAGS_san := $(SAN_CFLAGS)
 CC_unit := gcc
 CFLAGS_unit := $(CFLAGS_ALL) -O1 -g -DNS_NO_ALLOC_GUARD -DNS_UNIT_TEST
+LDLIBS_unit := -lcmocka
+# How unit tests and scripts run (a qemu-user for other architectures).
+RUN_unit :=
+UNIT_SCRIPTS := tests/unit/run-scripts.sh
+LDSCRIPT := tools/ld/idle-first.ld
+SIZE := size
+
+# --- other architectures: ARCH=arm64 (aarch64) or ARCH=armhf (armv7) ------
+# Debian's cross gcc against Debian's musl of that architecture
+# (tools/cross-musl.sh puts both, with a cmocka built for it, in
+# build/cross/ARCH); everything lands in build/ARCH.  Same sources, same
+# flags, except what is x86-64 only: the medium code model that moves
+# large arrays to .lbss (on arm they stay in .bss, and NS_COLD storage
+# follows .bss instead: $(LDSCRIPT) below).  The unit tests are static
+# musl binaries run by qemu-user.  debug, check and integration are this
+# machine's only.  ARCH counts only on the command line: one in the
+# environment (kernel builds set it) must not make this a cross build.
+ifneq ($(origin ARCH),command line)
+ARCH :=
+endif
+ifneq ($(ARCH),)
+ifeq ($(filter arm64 armhf,$(ARCH)),)
+$(error ARCH=$(ARCH): arm64 or armhf, or none for this machine's)
+endif
+GNU_arm64 := aarch64-linux-gnu
+GNU_armhf := arm-linux-gnueabihf
+# Debian 13's qemu-user (tools/cross-qemu.sh says why not Debian 12's).
+QEMU_arm64 := build/cross/qemu/qemu-aarch64
+QEMU_armhf := build/cross/qemu/qemu-arm
+CROSS := build/cross/$(ARCH)
+B := build/$(ARCH)
+REL_CFLAGS := $(filter-out -mcmodel=% -mlarge-data-threshold=%,$(REL_CFLAGS))
+CC_rel := $(CROSS)/musl-gcc
+CFLAGS_rel := $(REL_CFLAGS)
+CC_unit := $(CROSS)/musl-gcc
+CFLAGS_unit += -I$(CROSS)/cmocka/include
+LDLIBS_unit := $(CROSS)/cmocka/libcmocka.a -static
+AR := $(GNU_$(ARCH))-ar
+SIZE := $(GNU_$(ARCH))-size
+RUN_unit := $(CURDIR)/$(QEMU_$(ARCH))
+UNIT_DEP := build/cross/qemu/.ok
+# The script that checks Stats against upstream's .proto, for this
+# architecture's integer widths; the other scripts test the host build.
+UNIT_SCRIPTS := UNIT_CC=$(CURDIR)/$(CROSS)/musl-gcc UNIT_RUN=$(RUN_unit) \
+	tests/unit/cgroup_decode_check.sh
+LDSCRIPT := $(B)/idle-first.ld
+REL_LDFLAGS := $(subst tools/ld/idle-first.ld,$(LDSCRIPT),$(REL_LDFLAGS))
+# arm64's ld pads to 64 KiB pages (kernels with 64 KiB pages exist there):
+# the writable data starts on a 4 KiB page of its own instead of a 64 KiB
+# one, which would put up to 64 KiB of zeros in the file.
+$(LDSCRIPT): tools/ld/idle-first.ld Makefile
+	@mkdir -p $(@D)
+	$(Q)sed -e 's/^INSERT AFTER \.lbss;/INSERT AFTER .bss;/' \
+	    -e 's/ALIGN(CONSTANT(MAXPAGESIZE))/ALIGN(CONSTANT(COMMONPAGESIZE))/' \
+	    $< >$@
+$(CROSS)/.ok: tools/cross-musl.sh
+	@rm -f $@
+	@tools/cross-musl.sh $(ARCH)
+CROSS_DEP := $(CROSS)/.ok
+endif
+build/cross/qemu/.ok: tools/cross-qemu.sh
+	@rm -f $@
+	@tools/cross-qemu.sh
 $(eval $(call flavour,rel))
 $(eval $(call flavour,dbg))
 $(eval $(call flavour,san))
 $(eval $(call flavour,unit))
 
 release: $(B)/$(BIN)
-$(B)/$(BIN): $(OBJ_rel)
+$(B)/$(BIN): $(OBJ_rel) $(LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD rel  $@"
-	$(Q)musl-gcc $(REL_CFLAGS) $(REL_LDFLAGS) $^ -o $@
-	@size $@ | tail -1 | awk '{printf "release binary: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
+	$(Q)$(CC_rel) $(REL_CFLAGS) $(REL_LDFLAGS) $(OBJ_rel) -o $@
+	@$(SIZE) $@ | tail -1 | awk '{printf "release binary: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
 
 # Same objects, same layout, symbols kept: for tools/rssmap.py.
 release-syms: $(B)/syms/$(BIN)
-$(B)/syms/$(BIN): $(OBJ_rel)
+$(B)/syms/$(BIN): $(OBJ_rel) $(LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD syms $@"
-	$(Q)musl-gcc $(REL_CFLAGS) $(filter-out -s,$(REL_LDFLAGS)) $^ -o $@
+	$(Q)$(CC_rel) $(REL_CFLAGS) $(filter-out -s,$(REL_LDFLAGS)) $(OBJ_rel) -o $@
 
 debug: $(B)/debug/$(BIN)
 $(B)/debug/$(BIN): $(OBJ_dbg)
@@ -143,19 +212,19 @@ UNIT_LIB := $(B)/unit/libns.a
 $(UNIT_LIB): $(filter-out $(B)/unit/main.o,$(OBJ_unit))
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(Q)ar rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/unit/test_%: tests/unit/test_%.c $(UNIT_LIB)
 	@echo "  LD unit $@"
-	$(Q)gcc $(CFLAGS_unit) -Itests/unit $< $(UNIT_LIB) -lcmocka \
+	$(Q)$(CC_unit) $(CFLAGS_unit) -Itests/unit $< $(UNIT_LIB) $(LDLIBS_unit) \
 	    $(shell sed -n 's,^// LDFLAGS: ,,p' $<) -o $@
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT))
 
-unit: deps $(UNIT_BINS)
+unit: deps $(UNIT_BINS) $(UNIT_DEP)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
-	    (cd tests/unit && ../../$$t); done
-	@tests/unit/run-scripts.sh
+	    (cd tests/unit && $(RUN_unit) ../../$$t); done
+	@$(UNIT_SCRIPTS)
 
 check: deps $(B)/san/$(BIN)
 	$(MAKE) unit CFLAGS_unit="$(SAN_CFLAGS) -DNS_UNIT_TEST" \
@@ -198,7 +267,19 @@ test-matrix: deps release debug
 	    tests/integration/under_load.sh tests/integration/run.sh \
 	    t_group_stress t_kill_all_delete t_concurrent t_exec_concurrent
 
-test: deps gen-check protocheck unit integration
+# The arm64 and armhf builds, their unit tests under qemu-user, and the
+# arm64 and armhf shims through qemu-user with the host's containerd and runc
+# (tests/cross/smoke.sh).
+cross: deps
+	$(MAKE) ARCH=arm64 release unit
+	$(MAKE) ARCH=armhf release unit
+
+cross-smoke: deps
+	$(MAKE) ARCH=arm64 release build/cross/qemu/.ok
+	$(MAKE) ARCH=armhf release
+	tests/cross/smoke.sh $(CURDIR)/build/arm64/$(BIN)
+
+test: deps gen-check protocheck unit cross cross-smoke integration
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)

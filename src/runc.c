@@ -260,7 +260,7 @@ child_exec(const char *path, char *const argv[], const char *const *envp,
 			void *handler;
 			unsigned long flags;
 			void *restorer;
-			unsigned long mask;
+			uint32_t mask[2];	/* 64 bits on armhf too */
 		} dfl = { 0 };
 
 		if (i != SIGKILL && i != SIGSTOP)

@@ -9,13 +9,20 @@
 # script(1) (terminal tests), criu (runc's checkpoint/restore: the
 # checkpoint tests need it even where `criu check` fails), stress-ng
 # (make test-matrix runs the race tests under load).
+# Other architectures (make ARCH=arm64|armhf, make cross): Debian's cross
+# compilers, and qemu-user-static, whose Debian 12 build
+# tests/cross/smoke.sh checks for what it cannot do (the musl,
+# cmocka and the qemu the tests run come from tools/cross-musl.sh and
+# tools/cross-qemu.sh, into build/cross).
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu stress-ng"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
+stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
+xz-utils debian-archive-keyring"
 
 missing=
 for p in $pkgs; do
@@ -30,6 +37,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    $missing >/dev/null

@@ -329,9 +329,21 @@ has_event() { # <id> <topic>
 
 # _argv_is_ours <pid>: sets ARGV (array); 0 if it is one of our shims.
 _argv_is_ours() {
-	local i exe
+	local i exe a0
 	ARGV=()
 	mapfile -d '' -t ARGV 2>/dev/null </proc/"$1"/cmdline || return 1
+	# A shim of another architecture run by qemu-user (tests/cross):
+	# through binfmt_misc with the P flag, the interpreter, the binary's
+	# path, then the shim's own argv; run by hand, qemu then the shim's.
+	a0=${ARGV[0]:-}
+	case "${a0##*/}" in
+	qemu-*)
+		case "${ARGV[2]:-}" in
+		-*) ARGV=("${ARGV[@]:1}") ;;
+		*) ARGV=("${ARGV[@]:2}") ;;
+		esac
+		;;
+	esac
 	[ "${#ARGV[@]}" -gt 2 ] || return 1
 	for ((i = 1; i < ${#ARGV[@]} - 1; i++)); do
 		case "${ARGV[$i]}" in

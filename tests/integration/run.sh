@@ -74,6 +74,9 @@ select_tests() {
 			continue
 		fi
 		for g in "$@"; do
+			case $g in
+			*/*) continue ;;
+			esac
 			g=${g%.sh}
 			# shellcheck disable=SC2053 # glob match intended
 			if [[ $name == $g || ${name#t_} == $g ]]; then
@@ -81,6 +84,12 @@ select_tests() {
 				break
 			fi
 		done
+	done
+	# A path names a test file kept elsewhere (tests/cross).
+	for g in "$@"; do
+		case $g in
+		*/*.sh) [ -f "$g" ] && TESTS+=("$(cd "$(dirname "$g")" && pwd)/${g##*/}") ;;
+		esac
 	done
 }
 
