@@ -6,14 +6,18 @@
 # nanopb's runtime sources from Debian's archive).
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
-# script(1) (terminal tests).
+# script(1) (terminal tests), criu (checkpoint tests).
+# containerd 1.7 and 2.x come from other Debian suites, unpacked into
+# build/ by tools/debsuite.sh (the Makefile's suite-* targets), never
+# installed.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2
+criu"
 
 missing=
 for p in $pkgs; do
@@ -28,6 +32,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    $missing >/dev/null
