@@ -16,7 +16,14 @@ assert_eventually 10 "$id RUNNING" status_is "$id" RUNNING || exit 1
 addr=$(cat "$BUNDLES/$id/address" 2>/dev/null)
 if ctrd_at_least 2 0; then
 	boot=$(cat "$BUNDLES/$id/bootstrap.json" 2>/dev/null)
-	assert_contains "$boot" '"version":2' "bootstrap.json version (plain address)"
+	if is_nanoshim || [ "${boot#*\"version\":3}" = "$boot" ]; then
+		assert_contains "$boot" '"version":2' "bootstrap.json version (plain address)"
+	else
+		# containerd 2.x's Go shim prints a version-3 bootstrap and
+		# serves task v3 only.
+		log "note: $SHIM prints a version-3 bootstrap: $boot"
+		v3only=1
+	fi
 	assert_contains "$boot" '"protocol":"ttrpc"' "bootstrap.json protocol"
 	baddr=$(printf '%s' "$boot" | sed -n 's/.*"address":"\([^"]*\)".*/\1/p')
 	assert_eq "unix://$(sha_socket "$id")" "$baddr" "bootstrap.json address"
@@ -29,6 +36,15 @@ fi
 # The request: field 1 (id) for all three methods.
 req=0a$(printf '%02x' "${#id}")$(printf '%s' "$id" | od -An -v -tx1 | tr -d ' \n')
 v3=1
+if [ -n "${v3only:-}" ]; then
+	for m in State Pids Connect; do
+		b=$("$PY" "$LIB_DIR/wire_util.py" raw "$addr" containerd.task.v3.Task "$m" "$req")
+		assert_contains "$b" "ok " "$m over task v3"
+	done
+	kill_and_delete "$id"
+	no_leftovers "$id"
+	exit 0
+fi
 for m in State Pids Connect; do
 	a=$("$PY" "$LIB_DIR/wire_util.py" raw "$addr" containerd.task.v2.Task "$m" "$req")
 	b=$("$PY" "$LIB_DIR/wire_util.py" raw "$addr" containerd.task.v3.Task "$m" "$req")
