@@ -14,6 +14,9 @@
 # tests/cross/smoke.sh checks for what it cannot do (the musl,
 # cmocka and the qemu the tests run come from tools/cross-musl.sh and
 # tools/cross-qemu.sh, into build/cross).
+# containerd 1.7 and 2.x come from other Debian suites, unpacked into
+# build/ by tools/debsuite.sh (the Makefile's suite-* targets), never
+# installed.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
