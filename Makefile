@@ -9,6 +9,8 @@
 #   make integration  integration suite (root; private containerd + runc)
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
 #   make bench      footprint and latency against the Go shim
+#   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
+#   make bench-pods pods-per-node through CRI against the Go shim (PODS=50)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install what is missing (Debian 12)
 
@@ -64,7 +66,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration demo bench install clean deps nanopb
+	integration demo bench install clean deps nanopb cri cri-deps bench-pods
 
 all: release
 
@@ -184,13 +186,35 @@ integration: deps release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
 
-test: deps gen-check protocheck unit integration
+# --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
+# The pod sandbox's program (tests/cri/pause.c, static) and the CRI message
+# classes (tools/cri-api.sh, from Debian's cri-api package) go into build/.
+CRI_PAUSE := $(B)/cri/pause
+$(CRI_PAUSE): tests/cri/pause.c
+	@mkdir -p $(@D)
+	@echo "  CC cri   $<"
+	$(Q)musl-gcc -std=c11 $(WARN) -D_GNU_SOURCE -Os -static -s $< -o $@
+
+cri-deps: deps $(CRI_PAUSE)
+	@tools/cri-api.sh $(CURDIR)/$(B)/cri-api
+
+# Every case runs twice: nanoshim as the handler's shim (no allocation
+# after startup allowed) and the Go shim, so the cases test the right thing.
+cri: cri-deps release
+	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) tests/cri/run.sh
+	SHIM=/usr/bin/containerd-shim-runc-v2 tests/cri/run.sh
+
+bench-pods: cri-deps release
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
+
+test: deps gen-check protocheck unit integration cri
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
 
-bench: deps release
+bench: deps release cri-deps
 	bench/run.sh $(CURDIR)/$(B)/$(BIN)
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
 
 install: release
 	install -D -m 0755 $(B)/$(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)

@@ -7,13 +7,17 @@
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests).
+# CRI tests and bench (tests/cri, bench/pods.sh): python3-grpcio (our CRI
+# client) and containernetworking-plugins (bridge, host-local, loopback);
+# tools/cri-api.sh fetches the CRI api.proto.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2
+python3-grpcio containernetworking-plugins"
 
 missing=
 for p in $pkgs; do

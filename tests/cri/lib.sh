@@ -20,6 +20,7 @@
 #                   containerd's PATH: switching SHIM switches the shim and
 #                   nothing else.
 #   GO_SHIM         the Go shim, for the handler `runc` (io.containerd.runc.v2)
+#   CRI_TRACE_GO    1: record the Go shim's invocations (see cri_setup)
 #   CONTAINERD_BIN  containerd to run (default: containerd on PATH)
 #   CTR_BIN         its ctr (default: ctr on PATH)
 #   CTRD_CONFIG_VERSION  2 (containerd 1.6/1.7) or 3 (2.x); default from
@@ -68,37 +69,38 @@ cri_config_version() {
 }
 
 # _cri_runtimes <table-prefix>: the handlers.
-#   nanoshim     the shim under test ($SHIM's copy), named by runtime_path
-#                under runtime_type io.containerd.runc.v2: the CRI plugin
-#                passes a runtime's options as containerd.runc.v1.Options
-#                only for that type (for any other type it decodes them as
-#                runtimeoptions.v1.Options {TypeUrl, ConfigPath}, and the
-#                runc keys are dropped).  runc's state goes under $D.
-#   nanoshim-rt  the same binary as runtime_type io.containerd.nanoshim.v2
-#                (found on containerd's PATH): what a config that names the
-#                runtime type gets (case options_by_runtime_type).
-#   runc         the Go shim, for the benchmark's side-by-side run.
+#   nanoshim       the shim under test ($SHIM's copy in $D/bin, found on
+#                  containerd's PATH as io.containerd.nanoshim.v2), with no
+#                  options: both shims then run with the defaults (runc on
+#                  PATH, cgroupfs), so either binary can be the handler's.
+#   nanoshim-opts  the same with runc options: the CRI plugin decodes a
+#                  handler's options as containerd.runc.v1.Options only for
+#                  runtime_type io.containerd.runc.v2; for any other type it
+#                  sends runtimeoptions.v1.Options and the runc keys are
+#                  dropped (case options_by_runtime_type).
+#   nanoshim-path  runtime_type io.containerd.runc.v2 with runtime_path
+#                  naming the shim under test, options with runc's state
+#                  under $D (case runtime_path).
+#   runc           the Go shim, containerd-shim-runc-v2 on containerd's PATH
+#                  ($D/bin: $GO_SHIM), for the benchmark.
 _cri_runtimes() {
 	cat <<EOF
   [$1.runtimes.nanoshim]
+    runtime_type = "io.containerd.nanoshim.v2"
+  [$1.runtimes.nanoshim-opts]
+    runtime_type = "io.containerd.nanoshim.v2"
+    [$1.runtimes.nanoshim-opts.options]
+      BinaryName = "runc"
+      Root = "$D/runc"
+  [$1.runtimes.nanoshim-path]
     runtime_type = "io.containerd.runc.v2"
     runtime_path = "$D/bin/containerd-shim-nanoshim-v2"
-    [$1.runtimes.nanoshim.options]
-      BinaryName = "${CRI_RUNC:-runc}"
+    [$1.runtimes.nanoshim-path.options]
+      BinaryName = "runc"
       Root = "$D/runc"
       SystemdCgroup = false
-  [$1.runtimes.nanoshim-rt]
-    runtime_type = "io.containerd.nanoshim.v2"
-    [$1.runtimes.nanoshim-rt.options]
-      BinaryName = "${CRI_RUNC:-runc}"
-      Root = "$D/runc"
   [$1.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
-    runtime_path = "$GO_SHIM"
-    [$1.runtimes.runc.options]
-      BinaryName = "${CRI_RUNC:-runc}"
-      Root = "$D/runc"
-      SystemdCgroup = false
 EOF
 }
 
@@ -129,7 +131,7 @@ EOF
   netns_mounts_under_state_dir = true
   restrict_oom_score_adj = true
   [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dir = "$CNI_BIN_DIR"
+    bin_dirs = ["$CNI_BIN_DIR"]
     conf_dir = "$D/net.d"
 [plugins."io.containerd.cri.v1.runtime".containerd]
   default_runtime_name = "nanoshim"
@@ -278,7 +280,6 @@ cri_setup() {
 	CTR_ADDR=$D/containerd.sock
 	NETNS=nanoshim-cri-$$
 	CGROUP_PARENT=/nanoshim-cri-$$
-	CRI_DIR=$CRI_DIR
 	export D NS CTR_ADDR NETNS CGROUP_PARENT CRI_DIR
 	_snapshot_host
 	mkdir -p "$D/bin" "$D/logs" "$D/runc" || exit 2
@@ -287,15 +288,19 @@ cri_setup() {
 	# counted as the shims' Private_Dirty.
 	sync "$D/bin/containerd-shim-nanoshim-v2"
 	# containerd finds io.containerd.runc.v2 on its PATH as
-	# containerd-shim-runc-v2: this one records each call (in
-	# $D/go-shim-calls) and runs the Go shim, so a case can tell when
-	# containerd used the Go shim for a pod of the nanoshim handler.
-	cat >"$D/bin/containerd-shim-runc-v2" <<EOF
+	# containerd-shim-runc-v2: $GO_SHIM.  With CRI_TRACE_GO=1 (the cases)
+	# a wrapper records each call in $D/go-shim-calls first, so a case can
+	# tell which pods containerd gave the Go shim.
+	if [ "${CRI_TRACE_GO:-0}" = 1 ]; then
+		cat >"$D/bin/containerd-shim-runc-v2" <<EOF
 #!/bin/sh
 echo "\$*" >>"$D/go-shim-calls"
 exec "$GO_SHIM" "\$@"
 EOF
-	chmod +x "$D/bin/containerd-shim-runc-v2"
+		chmod +x "$D/bin/containerd-shim-runc-v2"
+	else
+		ln -s "$GO_SHIM" "$D/bin/containerd-shim-runc-v2"
+	fi
 	ip netns add "$NETNS" || { log "ip netns add $NETNS failed" && exit 2; }
 	echo "$NETNS" >"$D/netns"
 	ip -n "$NETNS" link set lo up || exit 2

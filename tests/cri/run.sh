@@ -23,7 +23,8 @@
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SHIM=${SHIM:-/usr/bin/containerd-shim-runc-v2}
-export SHIM
+CRI_TRACE_GO=1
+export SHIM CRI_TRACE_GO
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$HERE/lib.sh"
 
