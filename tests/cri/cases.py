@@ -334,7 +334,10 @@ def case_pod_lifecycle():
     s3 = status(c3)
     C.eq(3, s3.exit_code, "short: exit code")
     C.eq("Error", s3.reason, "short: reason")
-    C.check(s3.finished_at >= s3.started_at > 0, "short: times")
+    # (containerd 2.x records started_at when StartContainer returns, which
+    # can be after a fast container's exit: only both set is checked.)
+    C.check(s3.started_at > 0 and s3.finished_at > 0,
+            "short: started and finished times")
     C.eq(RUNNING, state(c1), "sleeper running")
     C.eq(RUNNING, state(c2), "ticker running")
     C.eq(BUSYBOX, status(c1).image.image, "sleeper image")
