@@ -7,6 +7,7 @@
 #   make test       everything: deps, gen check, wire conformance, unit, integration
 #   make unit       cmocka unit tests only
 #   make integration  integration suite (root; private containerd + runc)
+#   make test-matrix  the slow cells: soaks, races under stress-ng load
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
 #   make bench      footprint and latency against the Go shim
 #   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
@@ -66,7 +67,8 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration demo bench install clean deps nanopb cri cri-deps bench-pods
+	integration test-matrix demo bench install clean deps nanopb cri cri-deps \
+	bench-pods
 
 all: release
 
@@ -178,13 +180,26 @@ protocheck: deps
 # and the glibc debug build.  Both carry the allocation guard (src/alloc.c)
 # and NANOSHIM_STRICT_ALLOC=1 makes any allocation after startup abort
 # the shim, which fails the suite: that is the no-heap proof.
-# The release pass runs the full 10,000 exec cycles (t_exec_cycles); the
-# debug pass, checking the same code built against glibc, 2,000.
+# The release pass runs 2,000 exec cycles (t_exec_cycles) and 12 rounds of
+# a pod's stop race (t_group_stress); the debug pass, checking the same code
+# built against glibc, 500 and 6.  test-matrix runs the long soaks: 10,000
+# exec cycles, 300 pod rounds, and the race tests again under stress-ng.
 integration: deps release debug
-	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
 	    tests/integration/run.sh
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
+
+# Slower cells, outside `make test` (which must stay under 30 minutes).
+test-matrix: deps release debug
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=10000 GROUP_ROUNDS=300 \
+	    KILLALL_ROUNDS=40 TEST_TIMEOUT=1800 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/integration/run.sh t_exec_cycles t_group_stress \
+	    t_kill_all_delete
+	NANOSHIM_STRICT_ALLOC=1 GROUP_ROUNDS=100 KILLALL_ROUNDS=20 \
+	    TEST_TIMEOUT=1800 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/integration/under_load.sh tests/integration/run.sh \
+	    t_group_stress t_kill_all_delete t_concurrent t_exec_concurrent
 
 # --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
 # The pod sandbox's program (tests/cri/pause.c, static) and the CRI message

@@ -100,6 +100,7 @@ static char cg_huge[CG_HUGE_MAX][16];	/* "2MB", sorted as Go lists */
 static uint32_t cg_nhuge;
 static const char *cg_hugepages_dir = "/sys/kernel/mm/hugepages";
 static const char *cg_partitions = "/proc/partitions";
+static const char *cg_mountinfo_path = "/proc/self/mountinfo";
 
 /*
  * Where files are read: a scratch buffer taken at each entry point, so a
@@ -420,6 +421,9 @@ cg_map_mount(const char *mnt, char *dst, size_t cap)
 struct cg_seen {
 	bool s_v2root;		/* cgroup2 on /sys/fs/cgroup */
 	bool s_v2unified;	/* cgroup2 on /sys/fs/cgroup/unified */
+	/* When set: every v1 hierarchy's mount point, named ones too. */
+	char (*s_v1dirs)[CG_MNT_MAX];
+	unsigned s_nv1, s_v1cap;
 };
 
 /*
@@ -458,6 +462,13 @@ cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
 	}
 	if (!cg_eq(fs, fsl, "cgroup"))
 		return;
+	if (seen->s_v1dirs && seen->s_nv1 < seen->s_v1cap) {
+		for (i = 0; i < seen->s_nv1; i++)
+			if (strcmp(seen->s_v1dirs[i], dir) == 0)
+				break;
+		if (i == seen->s_nv1)
+			memcpy(seen->s_v1dirs[seen->s_nv1++], dir, sizeof(dir));
+	}
 	/* Super options: "rw,cpu,cpuacct" or "rw,name=systemd". */
 	for (p = sup, end = sup + supl; p < end;) {
 		const char *o = p, *c = memchr(p, ',', (size_t)(end - p));
@@ -642,13 +653,14 @@ cg_is_cgroup2(const char *path)
 NS_IDLE static void
 cg_setup(const char *root, const char *mountinfo, bool by_table)
 {
-	struct cg_seen seen = { false, false };
+	struct cg_seen seen = { false, false, NULL, 0, 0 };
 	struct statfs st;
 	char uni[CG_MNT_MAX];
 	int n;
 
 	memset(cg_v1, 0, sizeof(cg_v1));
 	cg_v2dir[0] = '\0';
+	cg_mountinfo_path = mountinfo;
 	n = snprintf(cg_root, sizeof(cg_root), "%s", root);
 	if (n < 0 || (size_t)n >= sizeof(cg_root))
 		fatalx("cgroup root too long: %s", root);
@@ -697,6 +709,85 @@ cgroup_set_host_paths(const char *hugepages, const char *partitions)
 {
 	cg_hugepages_dir = hugepages ? hugepages : "/sys/kernel/mm/hugepages";
 	cg_partitions = partitions ? partitions : "/proc/partitions";
+}
+
+/* Write pid into dir/path/cgroup.procs; 0 or -errno. */
+static int
+cg_add_proc(const char *dir, const char *path, const char *pid)
+{
+	char *procs = scratch_printf("%s/%s/cgroup.procs", dir, path);
+	ssize_t w;
+	int fd, e = 0;
+
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, pid, strlen(pid));
+	if (w < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+static bool
+cg_dir_exists(const char *dir, const char *path)
+{
+	struct stat st;
+
+	return lstat(scratch_printf("%s/%s", dir, path), &st) == 0;
+}
+
+int
+cgroup_join(const char *path, pid_t pid, char *err, size_t cap)
+{
+	size_t mark = scratch_mark();
+	struct cg_seen seen = { false, false, NULL, 0, 32 };
+	char num[24];
+	unsigned i, active = 0;
+	int e = 0;
+
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	if (cg_mode_now == CG_UNIFIED) {
+		e = cg_add_proc(cg_v2dir, path, num);
+		if (e < 0)
+			snprintf(err, cap, "failed to join cgroup %s: write "
+			    "%s/%s/cgroup.procs: %s", path, cg_v2dir,
+			    path + strspn(path, "/"), strerror(-e));
+		goto out;
+	}
+	/*
+	 * cgroup v1 (hybrid too, as containerd's cgroups.Mode() != Unified):
+	 * every hierarchy where the cgroup exists, the named ones included;
+	 * where it does not, that hierarchy is left out (cgroups' Load).
+	 */
+	cg_scratch();
+	seen.s_v1dirs = scratch_alloc(sizeof(*seen.s_v1dirs) * seen.s_v1cap);
+	e = cg_read_mountinfo(cg_mountinfo_path, &seen);
+	if (e < 0) {
+		snprintf(err, cap, "failed to load cgroup %s: %s", path,
+		    strerror(-e));
+		goto out;
+	}
+	for (i = 0; i < seen.s_nv1; i++) {
+		if (!cg_dir_exists(seen.s_v1dirs[i], path))
+			continue;
+		active++;
+		e = cg_add_proc(seen.s_v1dirs[i], path, num);
+		if (e < 0) {
+			snprintf(err, cap, "failed to join cgroup %s: write "
+			    "%s/%s/cgroup.procs: %s", path, seen.s_v1dirs[i],
+			    path + strspn(path, "/"), strerror(-e));
+			goto out;
+		}
+	}
+	if (active == 0) {
+		snprintf(err, cap, "failed to load cgroup %s: cgroup deleted",
+		    path);
+		e = -ENOENT;
+	}
+out:
+	scratch_back(mark);
+	return e;
 }
 
 NS_IDLE enum cg_mode

@@ -6,17 +6,19 @@
 # nanopb's runtime sources from Debian's archive).
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
-# script(1) (terminal tests).
+# script(1) (terminal tests), criu (runc's checkpoint/restore: the
+# checkpoint tests need it even where `criu check` fails), stress-ng
+# (make test-matrix runs the race tests under load).
 # CRI tests and bench (tests/cri, bench/pods.sh): python3-grpcio (our CRI
 # client) and containernetworking-plugins (bridge, host-local, loopback);
 # tools/cri-api.sh fetches the CRI api.proto.
 set -eu
 
-pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
+pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu stress-ng
 python3-grpcio containernetworking-plugins"
 
 missing=
