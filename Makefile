@@ -10,6 +10,8 @@
 #   make test-matrix  the slow cells: soaks, races under stress-ng load
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
 #   make bench      footprint and latency against the Go shim
+#   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
+#   make bench-pods pods-per-node through CRI against the Go shim (PODS=50)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install what is missing (Debian 12)
 #   make ARCH=arm64 (or armhf)  the release binary for that architecture,
@@ -72,7 +74,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
-	matrix-ctrd
+	matrix-ctrd cri cri-deps bench-pods
 
 all: release
 
@@ -302,7 +304,7 @@ integration-ctrd2: deps suite-sid release
 	    CTR_BIN=$(SID)/ctr SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh
 
 test: deps gen-check protocheck unit cross cross-smoke integration \
-	integration-ctrd2
+	integration-ctrd2 cri
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
 # the Go shim, and the Go shim on 2.x (the reference for the 2.x pass).
@@ -320,11 +322,34 @@ matrix-ctrd: deps suite-sid suite-trixie release
 # Every slow cell.
 test-matrix: matrix-soak matrix-ctrd
 
+# --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
+# The pod sandbox's program (tests/cri/pause.c, static) and the CRI message
+# classes (tools/cri-api.sh, from Debian's cri-api package) go into build/.
+CRI_PAUSE := $(B)/cri/pause
+$(CRI_PAUSE): tests/cri/pause.c
+	@mkdir -p $(@D)
+	@echo "  CC cri   $<"
+	$(Q)musl-gcc -std=c11 $(WARN) -D_GNU_SOURCE -Os -static -s $< -o $@
+
+cri-deps: deps $(CRI_PAUSE)
+	@tools/cri-api.sh $(CURDIR)/$(B)/cri-api
+
+# Every case runs twice: nanoshim as the handler's shim (no allocation
+# after startup allowed) and the Go shim, so the cases test the right thing.
+cri: cri-deps release
+	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) tests/cri/run.sh
+	SHIM=/usr/bin/containerd-shim-runc-v2 tests/cri/run.sh
+
+bench-pods: cri-deps release
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
+
+
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
 
-bench: deps release
+bench: deps release cri-deps
 	bench/run.sh $(CURDIR)/$(B)/$(BIN)
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
 
 install: release
 	install -D -m 0755 $(B)/$(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)

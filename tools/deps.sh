@@ -17,6 +17,9 @@
 # containerd 1.7 and 2.x come from other Debian suites, unpacked into
 # build/ by tools/debsuite.sh (the Makefile's suite-* targets), never
 # installed.
+# CRI tests and bench (tests/cri, bench/pods.sh): python3-grpcio (our CRI
+# client) and containernetworking-plugins (bridge, host-local, loopback);
+# tools/cri-api.sh fetches the CRI api.proto.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
@@ -25,7 +28,7 @@ golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
 golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
 stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
-xz-utils debian-archive-keyring"
+xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins"
 
 missing=
 for p in $pkgs; do

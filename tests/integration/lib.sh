@@ -822,10 +822,14 @@ SAMPLER_SETTLE_MS=${INVARIANTS_SETTLE_MS:-500}
 SAMPLER_ZOMBIE_MS=2000
 
 sampler_loop() {
-	local hz samples=0
+	local hz samples=0 parent=$$
 	local -A shim=() sid=() base_data=() base_anon=() zsince=() said=()
 	hz=$(getconf CLK_TCK)
 	while :; do
+		# A runner killed by SIGKILL cannot stop its sampler: it ends
+		# itself, or it would hold the runner's inherited fds (a flock
+		# around the run) for ever.
+		pid_alive "$parent" || exit 0
 		_sample_once
 		# What was covered, for the report: samples taken, shims seen.
 		echo "$samples ${#base_data[@]}" >"$D/sampler.stats"
