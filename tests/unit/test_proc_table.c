@@ -39,7 +39,7 @@
 int proc_table_cell(bool init, int state, int ev, int *next, int *code,
     const char **msg);
 
-/* Same order as enum pst / enum pev at the top of src/proc.c. */
+/* Same order as enum pst / enum pev in src/proc_impl.h. */
 enum {
 	CREATING, CREATED, STARTING, RUNNING, PAUSING, PAUSED, RESUMING,
 	STOPPED, DELETING, NSTATES
