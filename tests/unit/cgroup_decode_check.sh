@@ -3,7 +3,7 @@
 # UPSTREAM containerd/cgroups .proto files, to the numbers in the cgroup
 # files they came from?
 #
-# Builds tests/unit/cgroup_dump.c against src/cgroup.c, fills Metrics from
+# Builds tests/unit/cgroup_dump.c against src/cgroup*.c, fills Metrics from
 # the fixture trees in tests/fixtures/cgroup, decodes the bytes with
 # `protoc --decode`, flattens protoc's text output to "path value" lines
 # and compares key fields with values read from the fixture files.  The
@@ -42,7 +42,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 $cc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD $static \
     -Wall -Wextra -Werror -Isrc -Igen -I$NANOPB -o "$tmp/dump" \
-    tests/unit/cgroup_dump.c src/cgroup.c src/pbs.c src/log.c \
+    tests/unit/cgroup_dump.c src/cgroup*.c src/pbs.c src/log.c \
     src/scratch.c src/pool.c \
     gen/cgroups/v1/metrics.pb.c gen/cgroups/v2/metrics.pb.c \
     $NANOPB/pb_common.c $NANOPB/pb_encode.c $NANOPB/pb_decode.c || {

@@ -1,5 +1,5 @@
 /*
- * test_cgroup - unit tests for src/cgroup.c: mode detection, the v1 mount
+ * test_cgroup - unit tests for src/cgroup*.c: mode detection, the v1 mount
  * table, /proc/<pid>/cgroup parsing, and every Metrics field (v1 and v2)
  * against the fixture trees of tests/fixtures/cgroup (see its README for
  * which files were captured on a real host and which were synthesized).
@@ -10,7 +10,7 @@
  * gcc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD -Wall \
  *   -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
  *   -Wvla -Wframe-larger-than=4096 -Isrc -Igen -Ibuild/nanopb \
- *   -o build/test_cgroup tests/unit/test_cgroup.c src/cgroup.c src/pbs.c \
+ *   -o build/test_cgroup tests/unit/test_cgroup.c src/cgroup*.c src/pbs.c \
  *   src/log.c gen/cgroups/v1/metrics.pb.c gen/cgroups/v2/metrics.pb.c \
  *   build/nanopb/pb_*.c -lcmocka && build/test_cgroup
  */

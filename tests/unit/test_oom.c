@@ -14,7 +14,7 @@
  * gcc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD -Wall \
  *   -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
  *   -Wvla -Wframe-larger-than=4096 -Isrc -Igen -Ibuild/nanopb \
- *   -o build/test_oom tests/unit/test_oom.c src/oom.c src/cgroup.c \
+ *   -o build/test_oom tests/unit/test_oom.c src/oom.c src/cgroup*.c \
  *   src/reactor.c src/pool.c src/pbs.c src/log.c \
  *   gen/cgroups/v1/metrics.pb.c gen/cgroups/v2/metrics.pb.c \
  *   build/nanopb/pb_*.c -lcmocka && build/test_oom
