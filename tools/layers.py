@@ -2,14 +2,20 @@
 """layers.py - the include graph of src/, its layering, and any cycle.
 
 A module is a file name without its extension (proc.c and proc.h are
-"proc").  An edge A -> B means a file of A includes B's header.  The rule
-(README, "How it is built"): modules call only downward, so the graph has
-no cycle; where a lower module must tell an upper one something, the upper
-one registers a callback at startup.
+"proc"), or a group of files sharing a private header: a module X may
+keep its inside in X_impl.h, and the files that include it (X.c and
+X_*.c) are all module X (proc.c, proc_exec.c, ... and proc_impl.h are
+"proc").  Only X and X_* may include X_impl.h; any other file doing so
+is an error (it would reach into X's inside).  An edge A -> B means a
+file of A includes B's header.  The rule (README, "How it is built"):
+modules call only downward, so the graph has no cycle; where a lower
+module must tell an upper one something, the upper one registers a
+callback at startup.
 
 Prints the layers, bottom first (a module's layer is one more than the
-highest layer it includes), and every cycle found.  Exit 1 on a cycle,
-0 otherwise.  --selftest checks the checker on small graphs.
+highest layer it includes), the modules of several files, and every
+cycle or private-header leak found.  Exit 1 on either, 0 otherwise.
+--selftest checks the checker on small graphs.
 
 usage: tools/layers.py [--quiet] [SRC_DIR]   |   tools/layers.py --selftest
 """
@@ -21,24 +27,66 @@ import sys
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"')
 
 
-def graph(src):
-    g = {}
+def read_includes(src):
+    """{file stem with extension: [included header stems]} of src/."""
+    files = {}
     for f in sorted(os.listdir(src)):
         if not f.endswith((".c", ".h")):
             continue
-        mod = f.rsplit(".", 1)[0]
-        deps = g.setdefault(mod, set())
+        incs = files.setdefault(f, [])
         with open(os.path.join(src, f), errors="replace") as fh:
             for line in fh:
                 m = INCLUDE.match(line)
                 if m:
-                    dep = os.path.basename(m.group(1))
-                    if dep != mod:
-                        deps.add(dep)
-    # Headers of other trees (gen/, nanopb) are not modules of ours.
-    for mod in g:
-        g[mod] = {d for d in g[mod] if d in g}
+                    incs.append(os.path.basename(m.group(1)))
+    return files
+
+
+def modules(files):
+    """({file: module}, [private-header leaks]) for read_includes' files."""
+    stems = {f.rsplit(".", 1)[0] for f in files}
+    mod, leaks = {}, []
+    for f, incs in files.items():
+        stem = f.rsplit(".", 1)[0]
+        mod[f] = stem
+        if stem.endswith("_impl") and stem[:-5] in stems:
+            mod[f] = stem[:-5]
+    for f, incs in files.items():
+        stem = f.rsplit(".", 1)[0]
+        for h in incs:
+            if not h.endswith("_impl") or h not in stems or h == stem:
+                continue
+            owner = h[:-5]
+            if stem == owner or stem.startswith(owner + "_"):
+                mod[f] = owner
+            else:
+                leaks.append((f, h + ".h"))
+    return mod, leaks
+
+
+def graph(files, mod=None):
+    """Module -> set of modules it includes (headers of other trees, gen/
+    and nanopb, are not modules of ours)."""
+    if mod is None:
+        mod = modules(files)[0]
+    stem_mod = {f.rsplit(".", 1)[0]: m for f, m in mod.items()}
+    g = {}
+    for f, incs in files.items():
+        deps = g.setdefault(mod[f], set())
+        for h in incs:
+            d = stem_mod.get(h)
+            if d is not None and d != mod[f]:
+                deps.add(d)
     return g
+
+
+def groups(mod):
+    """Modules of more than one .c file: {module: [its files' stems]}."""
+    by = {}
+    for f, m in mod.items():
+        if f.endswith(".c"):
+            by.setdefault(m, []).append(f[:-2])
+    return {m: sorted(v) for m, v in by.items() if len(v) > 1}
 
 
 def cycles(g):
@@ -90,6 +138,24 @@ def selftest():
     ok &= cycles(g) == [["log", "scratch", "pool", "log"]]
     g = {"task": {"proc"}, "proc": {"task"}}
     ok &= len(cycles(g)) == 1
+    # A module in several files: calls among them are not cycles.
+    files = {"proc.h": ["pool"], "proc.c": ["proc", "proc_impl", "pool"],
+             "proc_impl.h": ["proc", "pool"],
+             "proc_exit.c": ["proc_impl", "pool"],
+             "pool.h": [], "pool.c": ["pool"],
+             "task.c": ["proc", "task"], "task.h": ["proc"]}
+    mod, leaks = modules(files)
+    g = graph(files, mod)
+    ok &= leaks == [] and cycles(g) == []
+    ok &= layers(g) == [["pool"], ["proc"], ["task"]]
+    ok &= groups(mod) == {"proc": ["proc", "proc_exit"]}
+    # ... but an upward include from one of its files is.
+    files["proc_exit.c"].append("task")
+    ok &= len(cycles(graph(files, modules(files)[0]))) == 1
+    files["proc_exit.c"].pop()
+    # Another module reaching into the inside is a leak.
+    files["task.c"].append("proc_impl")
+    ok &= modules(files)[1] == [("task.c", "proc_impl.h")]
     print("layers.py selftest: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -101,18 +167,29 @@ def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     src = args[0] if args else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "src")
-    g = graph(src)
+    files = read_includes(src)
+    mod, leaks = modules(files)
+    g = graph(files, mod)
     cyc = cycles(g)
     if not quiet:
         print("layers of src/ (bottom first; a module includes only "
               "layers below it):")
         for i, mods in enumerate(layers(g)):
             print("  %d: %s" % (i, " ".join(mods)))
+        for m, fs in sorted(groups(mod).items()):
+            print("  module %s is %s, sharing %s_impl.h" %
+                  (m, ", ".join(f + ".c" for f in fs), m))
     for c in cyc:
         print("include cycle: %s" % " -> ".join(c))
+    for f, h in leaks:
+        print("private header: %s includes %s" % (f, h))
     if cyc:
         print("layers.py: %d cycle(s): a module must call only downward "
               "(register a callback at startup instead)" % len(cyc))
+    if leaks:
+        print("layers.py: %d private header(s) included outside their "
+              "module" % len(leaks))
+    if cyc or leaks:
         return 1
     print("layers.py: no include cycle among %d modules" % len(g))
     return 0
