@@ -200,7 +200,10 @@ if "memory" in ctls:
     ok(mx is not None and mem.get("usage_limit", 0) == num(mx),
        "memory usage_limit %s == memory.max %s" % (mem.get("usage_limit"), mx))
 else:
-    ok(not mem, "no memory values without the memory controller: %s" % mem)
+    # memory.pressure exists with PSI whatever the controllers (containerd
+    # 2.x reports it), so only the controller's own values must be absent.
+    own = {k: v for k, v in mem.items() if k != "psi"}
+    ok(not own, "no memory values without the memory controller: %s" % mem)
     print("SKIP-part: memory controller not available in cgroup2 here "
           "(bound to the v1 hierarchy), so the v2 OOM path runs only in "
           "unit tests (fixtures + real inotify on a real file, "
@@ -212,7 +215,8 @@ if "pids" in ctls:
     ok(cur is not None and pids.get("current", 0) == int(cur),
        "pids.current %s == file %s" % (pids.get("current"), cur))
 else:
-    ok(not pids, "no pids values without the pids controller: %s" % pids)
+    own = {k: v for k, v in pids.items() if k != "psi"}
+    ok(not own, "no pids values without the pids controller: %s" % pids)
     print("SKIP-part: pids controller not available in cgroup2 here (bound "
           "to the v1 hierarchy)")
 EOF
