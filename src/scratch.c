@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "layout.h"
-#include "log.h"
-#include "pool.h"
 #include "scratch.h"
 
 /*
@@ -45,9 +44,15 @@ scratch_reset(void)
 {
 	if (scratch_hwm > scratch_max)
 		scratch_max = scratch_hwm;
-	if (scratch_hwm > SCRATCH_KEEP)
-		region_release(scratch_mem + SCRATCH_KEEP,
-		    scratch_hwm - SCRATCH_KEEP);
+	/*
+	 * The whole pages past the first few go back to the kernel (they
+	 * read as zero).  scratch does this itself, not through pool: it
+	 * sits below every other module, log included.
+	 */
+	if (scratch_hwm >= SCRATCH_KEEP + 4096u)
+		madvise(scratch_mem + SCRATCH_KEEP,
+		    (scratch_hwm - SCRATCH_KEEP) & ~(size_t)4095u,
+		    MADV_DONTNEED);
 	scratch_top = 0;
 	scratch_hwm = 0;
 }

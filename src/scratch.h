@@ -10,7 +10,12 @@
  * callback that needed a lot, the pages past the first few are given back.
  *
  * Running out is a sizing bug (every use is bounded by inputs that are
- * checked where they come in): it is logged and the shim aborts.
+ * checked where they come in): a log line goes to fd 2 and the shim
+ * aborts.
+ *
+ * May call: no other module.  scratch is the bottom layer: log formats
+ * its lines here, so scratch writes its one message itself and hands its
+ * pages back to the kernel itself (not through pool).
  */
 #ifndef NS_SCRATCH_H
 #define NS_SCRATCH_H
