@@ -16,8 +16,9 @@
  * on, and what they publish), proc_ops.c (kill, pause, resume, update,
  * checkpoint, pids).
  *
- * May call: io, oom, runc, reactor, pool, cgroup, status, log; task's
- * reply functions (task_reply_*).
+ * May call: io, oom, runc, taskev, reactor, pool, cgroup, status, log,
+ * ttrpc (replies); the reply functions task registered (proc_replies),
+ * never task itself.
  *
  * Mirrors pkg/process/{init,init_state,exec,exec_state}.go and
  * runtime/v2/runc/task/service.go.
@@ -38,7 +39,6 @@
 #include "proc_impl.h"
 #include "reactor.h"
 #include "runc.h"
-#include "task.h"
 
 struct cell {
 	uint8_t next;
@@ -250,6 +250,7 @@ struct pool ctr_pool, proc_pool, parked_pool;
 /* The status a completion answers with (one at a time: no nesting). */
 struct status proc_st;
 const char *proc_ns;
+struct proc_replies proc_rp;
 
 static void proc_runc_done(handle_t owner, uint64_t cookie, int status,
     const char *out, size_t len);
@@ -461,7 +462,7 @@ parked_gone(struct parked *pk)
 
 	status_set(&st, GRPC_NOT_FOUND, "process was deleted before the "
 	    "call completed: not found");
-	task_reply_error(pk->pk_ref, &st);
+	proc_reply_error(pk->pk_ref, &st);
 	parked_give(pk);
 }
 
@@ -548,7 +549,7 @@ proc_release_waiters(struct proc *p, const struct proc_exit *ex)
 		struct parked *pk = parked_at(p->p_waiters);
 
 		p->p_waiters = pk->pk_next;
-		task_reply_wait(pk->pk_ref, ex);
+		proc_rp.pr_wait(pk->pk_ref, ex);
 		parked_give(pk);
 	}
 }
@@ -635,7 +636,7 @@ proc_io_ready(handle_t owner, int err, const char *msg)
 			create_failed(p, pk, st);
 		} else {
 			proc_step(p, EV_FAIL, NULL);
-			task_reply_error(pk->pk_ref, st);
+			proc_reply_error(pk->pk_ref, st);
 			parked_give(pk);
 		}
 		return;
@@ -865,6 +866,12 @@ proc_conn_closed(handle_t conn)
 		}
 		parked_give(pk);
 	}
+}
+
+NS_IDLE void
+proc_replies(const struct proc_replies *r)
+{
+	proc_rp = *r;
 }
 
 NS_IDLE void

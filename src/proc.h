@@ -13,13 +13,16 @@
  * runtime/v2/runc/task/service.go (spec 3.3-3.4, 7).
  *
  * Calls that answer later take a ttrpc_ref and return PROC_PARKED; the
- * reply is sent through task's reply functions when runc is done.  All
- * others return 0, or -1 with st filled.
+ * reply is sent when runc is done, through the reply functions task
+ * registered at startup (proc_replies: proc is below task and never
+ * includes it).  All others return 0, or -1 with st filled.  Events go
+ * out through taskev, below proc.
  */
 #ifndef NS_PROC_H
 #define NS_PROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -88,6 +91,25 @@ struct proc_checkpoint {
 	/* image_path is not used: the request's path is (as the Go shim). */
 	const char *pk_cgroups_mode, *pk_work_path;
 };
+
+/*
+ * The replies to parked calls that carry a message, encoded by task (the
+ * protobuf edge).  task registers them before the loop runs, the way
+ * reactor handlers are registered: proc answers through them and so
+ * calls only downward.  An empty reply or an error proc sends through
+ * ttrpc itself.
+ */
+struct proc_replies {
+	/* CreateTaskResponse / StartResponse: {pid} */
+	void (*pr_pid)(struct ttrpc_ref ref, uint32_t pid);
+	void (*pr_wait)(struct ttrpc_ref ref, const struct proc_exit *ex);
+	void (*pr_delete)(struct ttrpc_ref ref, uint32_t pid,
+	    const struct proc_exit *ex);
+	/* Pids: runc ps output (a JSON array of pids) for container id. */
+	void (*pr_pids)(struct ttrpc_ref ref, const char *id,
+	    const char *json, size_t len);
+};
+void proc_replies(const struct proc_replies *r);
 
 void proc_init(uint32_t max_ctrs, uint32_t max_procs, uint32_t max_parked,
     const char *ns);

@@ -8,7 +8,8 @@
  * delete, and the TaskCreate/TaskStart/TaskDelete moments.
  *
  * May call: the rest of proc (proc_impl.h), io, oom, cgroup, reaper,
- * runc, mount, json, scratch, log; task's events and replies.
+ * runc, mount, json, scratch, log; taskev (events) and the registered
+ * replies (proc_rp).
  *
  * Mirrors pkg/process/init.go (Create, Start, Delete, Restore) and
  * init_state.go.
@@ -35,7 +36,7 @@
 #include "reaper.h"
 #include "runc.h"
 #include "scratch.h"
-#include "task.h"
+#include "taskev.h"
 
 static void proc_finish_delete(struct proc *p, struct parked *pk);
 
@@ -265,9 +266,9 @@ create_failed(struct proc *p, struct parked *pk, const struct status *st)
 	struct ctr *c = ctr_of(p);
 	char *rootfs;
 
-	task_reply_error(pk->pk_ref, st);
+	proc_reply_error(pk->pk_ref, st);
 	parked_give(pk);
-	task_ev_create_cancel(c->c_create_ev);
+	taskev_create_cancel(c->c_create_ev);
 	if (c->c_mounted) {
 		rootfs = scratch_printf("%s/rootfs", c->c_bundle);
 		mount_unmount_all(rootfs);
@@ -288,8 +289,8 @@ proc_start_runc(struct proc *p, struct parked *pk)
 	if (c->c_restore) {
 		/* Create with a checkpoint runs nothing; Start restores. */
 		proc_step(p, EV_OK, NULL);
-		task_ev_create_done(c->c_create_ev, 0);
-		task_reply_pid(pk->pk_ref, 0);
+		taskev_create_done(c->c_create_ev, 0);
+		proc_rp.pr_pid(pk->pk_ref, 0);
 		parked_give(pk);
 		return;
 	}
@@ -358,8 +359,8 @@ create_done(struct proc *p, struct parked *pk, int status, const char *out,
 	if (cgroup_locate(pid, &c->c_cg) < 0)
 		log_debug("%s: no cgroup found for pid %d", c->c_id, (int)pid);
 	proc_step(p, EV_OK, NULL);
-	task_ev_create_done(c->c_create_ev, (uint32_t)pid);
-	task_reply_pid(pk->pk_ref, (uint32_t)pid);
+	taskev_create_done(c->c_create_ev, (uint32_t)pid);
+	proc_rp.pr_pid(pk->pk_ref, (uint32_t)pid);
 	parked_give(pk);
 	if (p->p_held) {
 		p->p_held = false;
@@ -455,7 +456,7 @@ init_started(struct proc *p)
 			    strerror(-e));
 		cgroup_enable_controllers(&c->c_cg);
 	}
-	task_ev_start(c->c_id, (uint32_t)p->p_pid);
+	taskev_start(c->c_id, (uint32_t)p->p_pid);
 }
 
 void
@@ -471,12 +472,12 @@ start_done(struct proc *p, struct parked *pk, int status, const char *out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 	} else {
 		proc_step(p, EV_OK, NULL);
 		init_started(p);
-		task_reply_pid(pk->pk_ref, (uint32_t)p->p_pid);
+		proc_rp.pr_pid(pk->pk_ref, (uint32_t)p->p_pid);
 		parked_give(pk);
 	}
 	if (p->p_held) {
@@ -502,7 +503,7 @@ restore_done(struct proc *p, struct parked *pk, int status, const char *out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
@@ -516,7 +517,7 @@ restore_done(struct proc *p, struct parked *pk, int status, const char *out,
 		reaper_release();
 		status_set(st, GRPC_UNKNOWN, "%s", msg);
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
@@ -526,7 +527,7 @@ restore_done(struct proc *p, struct parked *pk, int status, const char *out,
 	c->c_restore = false;
 	proc_step(p, EV_OK, NULL);
 	init_started(p);
-	task_reply_pid(pk->pk_ref, (uint32_t)pid);
+	proc_rp.pr_pid(pk->pk_ref, (uint32_t)pid);
 	parked_give(pk);
 	if (p->p_held) {
 		p->p_held = false;
@@ -574,7 +575,7 @@ delete_go(struct proc *p, struct parked *pk)
 	if (proc_runc(p, pk, 0, (const char *[]){ "delete", c->c_id, NULL },
 	    NULL, 0, st) < 0) {
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 	}
 }
@@ -593,7 +594,7 @@ delete_done(struct proc *p, struct parked *pk, int status, const char *out,
 		if (strstr(st->st_msg, "does not exist") == NULL) {
 			st->st_code = GRPC_UNKNOWN;
 			proc_step(p, EV_FAIL, NULL);
-			task_reply_error(pk->pk_ref, st);
+			proc_reply_error(pk->pk_ref, st);
 			parked_give(pk);
 			return;
 		}
@@ -636,8 +637,9 @@ proc_finish_delete(struct proc *p, struct parked *pk)
 		if (mount_unmount_all(path) < 0)
 			log_warn("unmount %s", path);
 		ex = p->p_exit;
-		task_ev_delete(c->c_id, (uint32_t)p->p_pid, &ex);
-		task_reply_delete(pk->pk_ref, (uint32_t)p->p_pid, &ex);
+		taskev_delete(c->c_id, (uint32_t)p->p_pid, ex.pe_status,
+		    ex.pe_sec, ex.pe_nsec);
+		proc_rp.pr_delete(pk->pk_ref, (uint32_t)p->p_pid, &ex);
 		parked_give(pk);
 		ctr_free(c);
 		return;
@@ -645,7 +647,7 @@ proc_finish_delete(struct proc *p, struct parked *pk)
 	if (p->p_exited && !p->p_published)
 		proc_publish(p);
 	ex = p->p_exit;
-	task_reply_delete(pk->pk_ref, (uint32_t)p->p_pid, &ex);
+	proc_rp.pr_delete(pk->pk_ref, (uint32_t)p->p_pid, &ex);
 	parked_give(pk);
 	path = scratch_printf("%s/%s.pid", c->c_bundle, p->p_eid);
 	unlink(path);

@@ -8,7 +8,7 @@
  * proc_ctr.c).
  *
  * May call: the rest of proc (proc_impl.h), io, reaper, runc, json,
- * scratch; task's events and replies.
+ * scratch; taskev (events) and the registered replies (proc_rp).
  *
  * Mirrors pkg/process/exec.go and exec_state.go.
  */
@@ -29,7 +29,7 @@
 #include "reaper.h"
 #include "runc.h"
 #include "scratch.h"
-#include "task.h"
+#include "taskev.h"
 
 /* --- Start -------------------------------------------------------------- */
 
@@ -82,7 +82,7 @@ exec_failed(struct proc *p, struct parked *pk, const struct status *st)
 		io_close(p->p_io);
 		p->p_io = HANDLE_NONE;
 	}
-	task_reply_error(pk->pk_ref, st);
+	proc_reply_error(pk->pk_ref, st);
 	parked_give(pk);
 }
 
@@ -154,8 +154,8 @@ exec_done(struct proc *p, struct parked *pk, int status, const char *out,
 	proc_set_pid(p, pid);
 	reaper_release();
 	proc_step(p, EV_OK, NULL);
-	task_ev_exec_started(c->c_id, p->p_eid, (uint32_t)pid);
-	task_reply_pid(pk->pk_ref, (uint32_t)pid);
+	taskev_exec_started(c->c_id, p->p_eid, (uint32_t)pid);
+	proc_rp.pr_pid(pk->pk_ref, (uint32_t)pid);
 	parked_give(pk);
 	if (p->p_held) {
 		p->p_held = false;
@@ -294,6 +294,6 @@ proc_exec(const struct proc_exec *px, struct status *st)
 	p->p_next = c->c_execs;
 	c->c_execs = h;
 	c->c_nexecs++;
-	task_ev_exec_added(c->c_id, p->p_eid);
+	taskev_exec_added(c->c_id, p->p_eid);
 	return 0;
 }

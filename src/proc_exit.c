@@ -12,7 +12,7 @@
  * Also TaskOOM, when oom reports one.
  *
  * May call: the rest of proc (proc_impl.h), io, oom, reaper, reactor,
- * pool, log; task's events.
+ * pool, log; taskev (events).
  *
  * Mirrors the exit handling of runtime/v2/runc/task/service.go
  * (processExits, checkProcesses, handleProcessExit).
@@ -30,7 +30,7 @@
 #include "proc_impl.h"
 #include "reactor.h"
 #include "reaper.h"
-#include "task.h"
+#include "taskev.h"
 
 /* Delete waits this long for output copies, like the Go shim. */
 #define DRAIN_WAIT_MS	2000u
@@ -165,7 +165,8 @@ proc_publish(struct proc *p)
 	if (p->p_init && c->c_oom)
 		oom_poll(c->c_oom);
 	p->p_published = true;
-	task_ev_exit(c->c_id, proc_id(p), (uint32_t)p->p_pid, &p->p_exit);
+	taskev_exit(c->c_id, proc_id(p), (uint32_t)p->p_pid,
+	    p->p_exit.pe_status, p->p_exit.pe_sec, p->p_exit.pe_nsec);
 	proc_release_waiters(p, &p->p_exit);
 }
 
@@ -233,5 +234,5 @@ proc_oom(handle_t owner)
 	struct ctr *c = pool_get(&ctr_pool, owner);
 
 	if (c)
-		task_ev_oom(c->c_id);
+		taskev_oom(c->c_id);
 }

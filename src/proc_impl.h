@@ -107,6 +107,25 @@ extern struct pool ctr_pool, proc_pool, parked_pool;
 extern struct status proc_st;
 extern const char *proc_ns;
 
+/*
+ * proc.c: answering a parked call.  Replies with a message go through
+ * what task registered (proc_replies); an empty one or an error needs no
+ * encoding and goes straight to ttrpc.
+ */
+extern struct proc_replies proc_rp;
+
+static inline void
+proc_reply_empty(struct ttrpc_ref ref)
+{
+	ttrpc_reply(ref, NULL, NULL);
+}
+
+static inline void
+proc_reply_error(struct ttrpc_ref ref, const struct status *st)
+{
+	ttrpc_reply_status(ref, st->st_code, st->st_msg);
+}
+
 /* proc.c: objects, lookups, the state table, parked calls, runc. */
 const char *str_put(char *area, size_t cap, uint32_t *used, const char *s);
 struct ctr *ctr_of(const struct proc *p);

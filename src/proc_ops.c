@@ -6,8 +6,8 @@
  * answers (with the Go shim's codes and texts), the resources file of
  * an update, and criu's work directory of a checkpoint.
  *
- * May call: the rest of proc (proc_impl.h), runc, scratch; task's events
- * and replies.
+ * May call: the rest of proc (proc_impl.h), runc, scratch; taskev
+ * (events) and the registered replies (proc_rp).
  *
  * Mirrors pkg/process/init.go (Kill, Pause, Resume, Update, Checkpoint)
  * and runtime/v2/runc/task/service.go (Pids).
@@ -27,7 +27,7 @@
 #include "proc_impl.h"
 #include "runc.h"
 #include "scratch.h"
-#include "task.h"
+#include "taskev.h"
 
 /* --- Kill, Pause, Resume, Update, Checkpoint, Pids ------------------------ */
 
@@ -94,7 +94,7 @@ kill_done(struct proc *p, struct parked *pk, int status, const char *out,
 	struct status *st = &proc_st;
 
 	if (status == 0) {
-		task_reply_empty(pk->pk_ref);
+		proc_reply_empty(pk->pk_ref);
 		parked_give(pk);
 		return;
 	}
@@ -111,7 +111,7 @@ kill_done(struct proc *p, struct parked *pk, int status, const char *out,
 	else
 		status_set(st, GRPC_UNKNOWN, "unknown error after kill: %s",
 		    msg + 6);
-	task_reply_error(pk->pk_ref, st);
+	proc_reply_error(pk->pk_ref, st);
 	parked_give(pk);
 }
 
@@ -154,18 +154,18 @@ pause_done(struct proc *p, struct parked *pk, int status, const char *out,
 		    c->c_ro.ro_log, c->c_ro.ro_bin, status, out, len);
 		st->st_code = GRPC_UNKNOWN;
 		proc_step(p, EV_FAIL, NULL);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 		parked_give(pk);
 		return;
 	}
 	if (p->p_state == ST_PAUSING || p->p_state == ST_RESUMING) {
 		proc_step(p, EV_OK, NULL);
 		if (resume)
-			task_ev_resumed(c->c_id);
+			taskev_resumed(c->c_id);
 		else
-			task_ev_paused(c->c_id);
+			taskev_paused(c->c_id);
 	}
-	task_reply_empty(pk->pk_ref);
+	proc_reply_empty(pk->pk_ref);
 	parked_give(pk);
 }
 
@@ -222,13 +222,13 @@ update_done(struct proc *p, struct parked *pk, int status, const char *out,
 	    c->c_bundle, pk->pk_seq);
 	unlink(path);
 	if (status == 0) {
-		task_reply_empty(pk->pk_ref);
+		proc_reply_empty(pk->pk_ref);
 	} else {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "OCI runtime update failed", c->c_ro.ro_log, c->c_ro.ro_bin, status, out,
 		    len);
 		st->st_code = GRPC_UNKNOWN;
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 	}
 	parked_give(pk);
 }
@@ -384,7 +384,7 @@ checkpoint_done(struct proc *p, struct parked *pk, int status,
 
 	work = c->c_ckpt_work;
 	if (status == 0) {
-		task_reply_empty(pk->pk_ref);
+		proc_reply_empty(pk->pk_ref);
 	} else {
 		from = scratch_printf("%.4000s/dump.log", work);
 		to = scratch_printf("%.4000s/criu-dump.log",
@@ -397,7 +397,7 @@ checkpoint_done(struct proc *p, struct parked *pk, int status,
 		    "successfully: exit status %d: %.*s path= %s",
 		    *c->c_ro.ro_bin ? c->c_ro.ro_bin : "runc", status, (int)k,
 		    out, to);
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 	}
 	if (pk->pk_seq == 1)
 		rmtree_at(AT_FDCWD, work, 0);
@@ -432,12 +432,12 @@ ps_done(struct proc *p, struct parked *pk, int status, const char *out,
 	struct status *st = &proc_st;
 
 	if (status == 0) {
-		task_reply_pids(pk->pk_ref, c->c_id, out, len);
+		proc_rp.pr_pids(pk->pk_ref, c->c_id, out, len);
 	} else {
 		runc_error_text(st->st_msg, sizeof(st->st_msg),
 		    "failed to get pids", c->c_ro.ro_log, c->c_ro.ro_bin, status, out, len);
 		st->st_code = GRPC_UNKNOWN;
-		task_reply_error(pk->pk_ref, st);
+		proc_reply_error(pk->pk_ref, st);
 	}
 	parked_give(pk);
 }

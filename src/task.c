@@ -73,6 +73,14 @@ static const char *task_ns;
 static bool task_shutdown;
 static char task_id[NS_ID_MAX + 1], task_eid[NS_ID_MAX + 1];
 
+/* Replies with a message, for calls answered now or parked in proc. */
+static void task_reply_pid(struct ttrpc_ref ref, uint32_t pid);
+static void task_reply_wait(struct ttrpc_ref ref, const struct proc_exit *ex);
+static void task_reply_delete(struct ttrpc_ref ref, uint32_t pid,
+    const struct proc_exit *ex);
+static void task_reply_pids(struct ttrpc_ref ref, const char *id,
+    const char *json, size_t len);
+
 bool
 task_shutdown_requested(void)
 {
@@ -779,6 +787,14 @@ task_dispatch(const struct ttrpc_call *call)
 	return false;
 }
 
+/* What proc answers parked calls with (it is below task: proc.h). */
+static const struct proc_replies task_replies = {
+	.pr_pid = task_reply_pid,
+	.pr_wait = task_reply_wait,
+	.pr_delete = task_reply_delete,
+	.pr_pids = task_reply_pids,
+};
+
 NS_IDLE void
 task_init(const char *ns)
 {
@@ -787,23 +803,12 @@ task_init(const char *ns)
 	ttrpc_service("containerd.task.v2.Task", task_dispatch);
 	ttrpc_service("containerd.task.v3.Task", task_dispatch);
 	ttrpc_on_close(proc_conn_closed);
+	proc_replies(&task_replies);
 }
 
 /* --- replies for parked calls ------------------------------------------------ */
 
-void
-task_reply_empty(struct ttrpc_ref ref)
-{
-	ttrpc_reply(ref, NULL, NULL);
-}
-
-void
-task_reply_error(struct ttrpc_ref ref, const struct status *st)
-{
-	reply_status(ref, st);
-}
-
-void
+static void
 task_reply_pid(struct ttrpc_ref ref, uint32_t pid)
 {
 	containerd_task_v2_CreateTaskResponse o = { pid };
@@ -812,7 +817,7 @@ task_reply_pid(struct ttrpc_ref ref, uint32_t pid)
 	ttrpc_reply(ref, containerd_task_v2_CreateTaskResponse_fields, &o);
 }
 
-void
+static void
 task_reply_wait(struct ttrpc_ref ref, const struct proc_exit *ex)
 {
 	containerd_task_v2_WaitResponse o;
@@ -824,7 +829,7 @@ task_reply_wait(struct ttrpc_ref ref, const struct proc_exit *ex)
 	ttrpc_reply(ref, containerd_task_v2_WaitResponse_fields, &o);
 }
 
-void
+static void
 task_reply_delete(struct ttrpc_ref ref, uint32_t pid,
     const struct proc_exit *ex)
 {
@@ -838,7 +843,7 @@ task_reply_delete(struct ttrpc_ref ref, uint32_t pid,
 	ttrpc_reply(ref, containerd_task_v2_DeleteResponse_fields, &o);
 }
 
-void
+static void
 task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
     size_t len)
 {
@@ -882,123 +887,4 @@ task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
 		o->processes_count++;
 	}
 	ttrpc_reply(ref, containerd_task_v2_PidsResponse_fields, o);
-}
-
-/* --- events ------------------------------------------------------------------ */
-
-void
-task_ev_create_done(int64_t ticket, uint32_t pid)
-{
-	if (ticket > 0)
-		events_complete(ticket, pid);
-}
-
-void
-task_ev_create_cancel(int64_t ticket)
-{
-	if (ticket > 0)
-		events_cancel(ticket);
-}
-
-void
-task_ev_start(const char *cid, uint32_t pid)
-{
-	containerd_events_TaskStart e;
-
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	e.pid = pid;
-	events_publish("/tasks/start", "containerd.events.TaskStart",
-	    containerd_events_TaskStart_fields, &e);
-}
-
-void
-task_ev_exit(const char *cid, const char *id, uint32_t pid,
-    const struct proc_exit *ex)
-{
-	containerd_events_TaskExit e;
-
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	pbs_setstr(&e.id, id);
-	e.pid = pid;
-	e.exit_status = ex->pe_status;
-	e.has_exited_at = true;
-	ts_set(&e.exited_at, ex);
-	events_publish("/tasks/exit", "containerd.events.TaskExit",
-	    containerd_events_TaskExit_fields, &e);
-}
-
-void
-task_ev_delete(const char *cid, uint32_t pid, const struct proc_exit *ex)
-{
-	containerd_events_TaskDelete e;
-
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	e.pid = pid;
-	e.exit_status = ex->pe_status;
-	e.has_exited_at = true;
-	ts_set(&e.exited_at, ex);
-	events_publish("/tasks/delete", "containerd.events.TaskDelete",
-	    containerd_events_TaskDelete_fields, &e);
-}
-
-void
-task_ev_exec_added(const char *cid, const char *eid)
-{
-	containerd_events_TaskExecAdded e;
-
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	pbs_setstr(&e.exec_id, eid);
-	events_publish("/tasks/exec-added", "containerd.events.TaskExecAdded",
-	    containerd_events_TaskExecAdded_fields, &e);
-}
-
-void
-task_ev_exec_started(const char *cid, const char *eid, uint32_t pid)
-{
-	containerd_events_TaskExecStarted e;
-
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	pbs_setstr(&e.exec_id, eid);
-	e.pid = pid;
-	events_publish("/tasks/exec-started",
-	    "containerd.events.TaskExecStarted",
-	    containerd_events_TaskExecStarted_fields, &e);
-}
-
-static void
-ev_cid(const char *topic, const char *type, const pb_msgdesc_t *fields,
-    const char *cid)
-{
-	containerd_events_TaskPaused e;
-
-	/* TaskPaused, TaskResumed and TaskOOM are all {1: container_id}. */
-	memset(&e, 0, sizeof(e));
-	pbs_setstr(&e.container_id, cid);
-	events_publish(topic, type, fields, &e);
-}
-
-void
-task_ev_paused(const char *cid)
-{
-	ev_cid("/tasks/paused", "containerd.events.TaskPaused",
-	    containerd_events_TaskPaused_fields, cid);
-}
-
-void
-task_ev_resumed(const char *cid)
-{
-	ev_cid("/tasks/resumed", "containerd.events.TaskResumed",
-	    containerd_events_TaskResumed_fields, cid);
-}
-
-void
-task_ev_oom(const char *cid)
-{
-	ev_cid("/tasks/oom", "containerd.events.TaskOOM",
-	    containerd_events_TaskOOM_fields, cid);
 }
