@@ -6,6 +6,7 @@
 #   make gen        regenerate gen/ from proto/ (committed; CI checks no diff)
 #   make test       everything: deps, gen check, wire conformance, unit, integration
 #   make unit       cmocka unit tests only
+#   make layers     src/'s include graph: layers, no cycle, no file too long
 #   make integration  integration suite (root; private containerd + runc)
 #   make test-matrix  the slow cells: soaks, races under stress-ng load
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
@@ -74,7 +75,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
-	matrix-ctrd cri cri-deps bench-pods
+	matrix-ctrd cri cri-deps bench-pods layers
 
 all: release
 
@@ -303,7 +304,14 @@ integration-ctrd2: deps suite-sid release
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 CONTAINERD_BIN=$(SID)/containerd \
 	    CTR_BIN=$(SID)/ctr SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh
 
-test: deps gen-check protocheck unit cross cross-smoke integration \
+# The module layering (README, "How it is built"): tools/layers.py checks
+# itself, then src/: fails on an include cycle, a private header used
+# outside its module, or a file over 1,200 lines.
+layers:
+	/usr/bin/python3 tools/layers.py --selftest
+	/usr/bin/python3 tools/layers.py
+
+test: deps gen-check protocheck layers unit cross cross-smoke integration \
 	integration-ctrd2 cri
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with

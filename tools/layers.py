@@ -14,15 +14,23 @@ callback at startup.
 
 Prints the layers, bottom first (a module's layer is one more than the
 highest layer it includes), the modules of several files, and every
-cycle or private-header leak found.  Exit 1 on either, 0 otherwise.
---selftest checks the checker on small graphs.
+cycle or private-header leak found, and every src/ file over MAX_LINES
+lines (a file is one idea a newcomer can hold: split a longer one along
+its concerns, as proc and cgroup are).  Exit 1 on any of them, 0
+otherwise.  --selftest checks the checker on small graphs and on a
+small src/ tree it writes.
 
 usage: tools/layers.py [--quiet] [SRC_DIR]   |   tools/layers.py --selftest
 """
 
+import contextlib
+import io
 import os
 import re
 import sys
+import tempfile
+
+MAX_LINES = 1200
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"')
 
@@ -40,6 +48,18 @@ def read_includes(src):
                 if m:
                     incs.append(os.path.basename(m.group(1)))
     return files
+
+
+def long_files(src, limit=MAX_LINES):
+    """[(file, lines)] of src/'s .c and .h files over limit lines."""
+    out = []
+    for f in sorted(os.listdir(src)):
+        if f.endswith((".c", ".h")):
+            with open(os.path.join(src, f), errors="replace") as fh:
+                n = sum(1 for _ in fh)
+            if n > limit:
+                out.append((f, n))
+    return out
 
 
 def modules(files):
@@ -156,6 +176,24 @@ def selftest():
     # Another module reaching into the inside is a leak.
     files["task.c"].append("proc_impl")
     ok &= modules(files)[1] == [("task.c", "proc_impl.h")]
+    # The whole check on a tree: clean, then a cycle, then a long file
+    # (its messages are the expected ones, so they are not shown).
+    with tempfile.TemporaryDirectory() as d, \
+            contextlib.redirect_stdout(io.StringIO()):
+        def put(name, text):
+            with open(os.path.join(d, name), "w") as fh:
+                fh.write(text)
+        put("a.h", "")
+        put("a.c", '#include "a.h"\n#include "b.h"\n')
+        put("b.h", "")
+        put("b.c", '#include "b.h"\n')
+        ok &= main(["layers.py", "--quiet", d]) == 0
+        put("b.c", '#include "b.h"\n#include "a.h"\n')
+        ok &= main(["layers.py", "--quiet", d]) == 1
+        put("b.c", '#include "b.h"\n')
+        put("a.c", "\n" * (MAX_LINES + 1))
+        ok &= long_files(d) == [("a.c", MAX_LINES + 1)]
+        ok &= main(["layers.py", "--quiet", d]) == 1
     print("layers.py selftest: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -189,7 +227,11 @@ def main(argv):
     if leaks:
         print("layers.py: %d private header(s) included outside their "
               "module" % len(leaks))
-    if cyc or leaks:
+    long = long_files(src)
+    for f, n in long:
+        print("layers.py: src/%s has %d lines, over %d: split it along "
+              "its concerns" % (f, n, MAX_LINES))
+    if cyc or leaks or long:
         return 1
     print("layers.py: no include cycle among %d modules" % len(g))
     return 0
