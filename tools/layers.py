@@ -16,8 +16,10 @@ Prints the layers, bottom first (a module's layer is one more than the
 highest layer it includes), the modules of several files, and every
 cycle or private-header leak found, and every src/ file over MAX_LINES
 lines (a file is one idea a newcomer can hold: split a longer one along
-its concerns, as proc and cgroup are).  Exit 1 on any of them, 0
-otherwise.  --selftest checks the checker on small graphs and on a
+its concerns, as proc and cgroup are), and, when SRC_DIR/../README.md
+exists, every module its "### Layers" table does not name (and every
+file of a module of several it does not list).  Exit 1 on any of them,
+0 otherwise.  --selftest checks the checker on small graphs and on a
 small src/ tree it writes.
 
 usage: tools/layers.py [--quiet] [SRC_DIR]   |   tools/layers.py --selftest
@@ -60,6 +62,25 @@ def long_files(src, limit=MAX_LINES):
             if n > limit:
                 out.append((f, n))
     return out
+
+
+def readme_missing(readme, mod):
+    """What the README's layers table does not name: `module` for every
+    module, `file.c` and `X_impl.h` for each module of several files."""
+    with open(readme, errors="replace") as fh:
+        text = "\n" + fh.read()
+    at = text.find("\n### Layers\n")
+    if at < 0:
+        return ["the \"### Layers\" section"]
+    section = re.split(r"\n##+ ", text[at + 1:].split("\n", 1)[1])[0]
+    names = set()
+    for line in section.splitlines():
+        if line.startswith("|"):
+            names.update(re.findall(r"`([^`]+)`", line))
+    want = sorted(set(mod.values()))
+    for m, fs in sorted(groups(mod).items()):
+        want += [f + ".c" for f in fs] + [m + "_impl.h"]
+    return [w for w in want if w not in names]
 
 
 def modules(files):
@@ -180,20 +201,35 @@ def selftest():
     # (its messages are the expected ones, so they are not shown).
     with tempfile.TemporaryDirectory() as d, \
             contextlib.redirect_stdout(io.StringIO()):
+        one = os.path.join(d, "one")
+        os.mkdir(one)
         def put(name, text):
             with open(os.path.join(d, name), "w") as fh:
                 fh.write(text)
-        put("a.h", "")
-        put("a.c", '#include "a.h"\n#include "b.h"\n')
-        put("b.h", "")
-        put("b.c", '#include "b.h"\n')
-        ok &= main(["layers.py", "--quiet", d]) == 0
-        put("b.c", '#include "b.h"\n#include "a.h"\n')
-        ok &= main(["layers.py", "--quiet", d]) == 1
-        put("b.c", '#include "b.h"\n')
-        put("a.c", "\n" * (MAX_LINES + 1))
-        ok &= long_files(d) == [("a.c", MAX_LINES + 1)]
-        ok &= main(["layers.py", "--quiet", d]) == 1
+        put("one/a.h", "")
+        put("one/a.c", '#include "a.h"\n#include "b.h"\n')
+        put("one/b.h", "")
+        put("one/b.c", '#include "b.h"\n')
+        ok &= main(["layers.py", "--quiet", one]) == 0
+        put("one/b.c", '#include "b.h"\n#include "a.h"\n')
+        ok &= main(["layers.py", "--quiet", one]) == 1
+        put("one/b.c", '#include "b.h"\n')
+        put("one/a.c", "\n" * (MAX_LINES + 1))
+        ok &= long_files(one) == [("a.c", MAX_LINES + 1)]
+        ok &= main(["layers.py", "--quiet", one]) == 1
+        # The README next to the tree must name every module.
+        os.mkdir(os.path.join(d, "src"))
+        for f in ("a.c", "a.h", "a_x.c", "a_impl.h", "b.c", "b.h"):
+            put(os.path.join("src", f), '#include "a_impl.h"\n'
+                if f == "a_x.c" else "")
+        put("README.md", "## How\n\n### Layers\n\n| 1 | `a` | "
+            "`a.c`, `a_x.c` |\n\n## Tests\n| `b` |\n")
+        ok &= main(["layers.py", "--quiet", os.path.join(d, "src")]) == 1
+        ok &= readme_missing(os.path.join(d, "README.md"), modules(
+            read_includes(os.path.join(d, "src")))[0]) == ["b", "a_impl.h"]
+        put("README.md", "### Layers\n| `a` | `a.c`, `a_x.c`, "
+            "`a_impl.h` |\n| `b` | |\n")
+        ok &= main(["layers.py", "--quiet", os.path.join(d, "src")]) == 0
     print("layers.py selftest: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -231,7 +267,11 @@ def main(argv):
     for f, n in long:
         print("layers.py: src/%s has %d lines, over %d: split it along "
               "its concerns" % (f, n, MAX_LINES))
-    if cyc or leaks or long:
+    readme = os.path.join(src, "..", "README.md")
+    missing = readme_missing(readme, mod) if os.path.exists(readme) else []
+    for w in missing:
+        print("layers.py: README.md's layers table does not name %s" % w)
+    if cyc or leaks or long or missing:
         return 1
     print("layers.py: no include cycle among %d modules" % len(g))
     return 0
