@@ -39,20 +39,28 @@ scratch_exhausted(void)
 	abort();
 }
 
+/*
+ * The whole pages of [at, at + len) go back to the kernel (they read as
+ * zero).  scratch does this itself, not through pool: it sits below every
+ * other module, log included.  The arena is page aligned.
+ */
+NS_IDLE static void
+scratch_give(size_t at, size_t len)
+{
+	size_t lo = (at + 4095u) & ~(size_t)4095u;
+	size_t hi = (at + len) & ~(size_t)4095u;
+
+	if (hi > lo)
+		madvise(scratch_mem + lo, hi - lo, MADV_DONTNEED);
+}
+
 void
 scratch_reset(void)
 {
 	if (scratch_hwm > scratch_max)
 		scratch_max = scratch_hwm;
-	/*
-	 * The whole pages past the first few go back to the kernel (they
-	 * read as zero).  scratch does this itself, not through pool: it
-	 * sits below every other module, log included.
-	 */
-	if (scratch_hwm >= SCRATCH_KEEP + 4096u)
-		madvise(scratch_mem + SCRATCH_KEEP,
-		    (scratch_hwm - SCRATCH_KEEP) & ~(size_t)4095u,
-		    MADV_DONTNEED);
+	if (scratch_hwm > SCRATCH_KEEP)
+		scratch_give(SCRATCH_KEEP, scratch_hwm - SCRATCH_KEEP);
 	scratch_top = 0;
 	scratch_hwm = 0;
 }
