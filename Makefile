@@ -75,7 +75,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
-	matrix-ctrd cri cri-deps bench-pods layers
+	matrix-ctrd cri cri-deps bench-pods
 
 all: release
 
@@ -245,6 +245,16 @@ protocheck: deps suite-sid
 	/usr/bin/python3 tools/protocheck.py
 	/usr/bin/python3 tools/protocheck.py --selftest
 
+# The module layering (README, "How it is built"): tools/layers.py checks
+# itself, then src/: it fails on an include cycle, a private header used
+# outside its module, a file over 1,200 lines, or a module README's table
+# does not name.  It takes no time, so make test runs it first.
+.PHONY: layers
+layers:
+	/usr/bin/python3 tools/layers.py --selftest
+	/usr/bin/python3 tools/layers.py
+test: layers
+
 # --- containerd 1.7 and 2.x ------------------------------------------------
 # Not installed: Debian trixie's containerd 1.7 and sid's 2.x (with the
 # 2.x .proto files protocheck compares against) are fetched with a private
@@ -304,14 +314,7 @@ integration-ctrd2: deps suite-sid release
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 CONTAINERD_BIN=$(SID)/containerd \
 	    CTR_BIN=$(SID)/ctr SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh
 
-# The module layering (README, "How it is built"): tools/layers.py checks
-# itself, then src/: fails on an include cycle, a private header used
-# outside its module, or a file over 1,200 lines.
-layers:
-	/usr/bin/python3 tools/layers.py --selftest
-	/usr/bin/python3 tools/layers.py
-
-test: deps gen-check protocheck layers unit cross cross-smoke integration \
+test: deps gen-check protocheck unit cross cross-smoke integration \
 	integration-ctrd2 cri
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
