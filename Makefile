@@ -74,7 +74,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
-	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
+	cross-smoke suite-sid suite-trixie integration-release integration-ctrd2 matrix-soak \
 	matrix-ctrd cri cri-deps bench-pods
 
 all: release
@@ -309,20 +309,32 @@ cross-smoke: deps
 	$(MAKE) ARCH=armhf release
 	tests/cross/smoke.sh $(CURDIR)/build/arm64/$(BIN)
 
-# containerd 2.x on the host: the release binary, 500 exec cycles.
-integration-ctrd2: deps suite-sid release
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 CONTAINERD_BIN=$(SID)/containerd \
-	    CTR_BIN=$(SID)/ctr SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh
+# The release binary through the suite on the host's containerd (1.6.20).
+integration-release: deps release
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/integration/run.sh
 
-test: deps gen-check protocheck unit cross cross-smoke integration \
+# containerd 2.x on the host.  CTRD2_SHIM picks the binary: make test runs
+# the debug build here (its assertions on, 500 exec cycles), so that one
+# pass covers 2.x and the debug checks, and the release binary runs on
+# 1.6.20 (integration-release); `make integration` runs both builds on 1.6.20.
+CTRD2_SHIM ?= $(CURDIR)/$(B)/debug/$(BIN)
+integration-ctrd2: deps suite-sid release debug
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
+	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr \
+	    SHIM=$(CTRD2_SHIM) tests/integration/run.sh
+
+test: deps gen-check protocheck unit cross cross-smoke integration-release \
 	integration-ctrd2 cri
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
-# the Go shim, and the Go shim on 2.x (the reference for the 2.x pass).
+# the Go shim, the release binary on 2.x (make test runs the debug build
+# there), and the Go shim on 2.x (the reference for the 2.x pass).
 # Every cell runs, then the target fails if any did.
 matrix-ctrd: deps suite-sid suite-trixie release
 	@rc=0; \
-	for cell in "trixie $(CURDIR)/$(B)/$(BIN)" "trixie go" "sid go"; do \
+	for cell in "trixie $(CURDIR)/$(B)/$(BIN)" "trixie go" \
+	    "sid $(CURDIR)/$(B)/$(BIN)" "sid go"; do \
 	    set -- $$cell; bin=$(B)/suites/$$1/usr/bin; \
 	    shim=$$2; [ "$$shim" = go ] && shim=; \
 	    echo "== containerd $$1, shim $${shim:-Go}"; \
