@@ -16,7 +16,8 @@ Prints the layers, bottom first (a module's layer is one more than the
 highest layer it includes), the modules of several files, and every
 cycle or private-header leak found, and every src/ file over MAX_LINES
 lines (a file is one idea a newcomer can hold: split a longer one along
-its concerns, as proc and cgroup are), and, when SRC_DIR/../README.md
+its concerns, as proc and cgroup are; one over WARN_LINES, "about 1,200",
+is named as the next to split but passes), and, when SRC_DIR/../README.md
 exists, every module its "### Layers" table does not name (and every
 file of a module of several it does not list).  Exit 1 on any of them,
 0 otherwise.  --selftest checks the checker on small graphs and on a
@@ -32,7 +33,8 @@ import re
 import sys
 import tempfile
 
-MAX_LINES = 1200
+WARN_LINES = 1200
+MAX_LINES = 1300
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"')
 
@@ -214,6 +216,8 @@ def selftest():
         put("one/b.c", '#include "b.h"\n#include "a.h"\n')
         ok &= main(["layers.py", "--quiet", one]) == 1
         put("one/b.c", '#include "b.h"\n')
+        put("one/a.c", "\n" * MAX_LINES)
+        ok &= main(["layers.py", "--quiet", one]) == 0
         put("one/a.c", "\n" * (MAX_LINES + 1))
         ok &= long_files(one) == [("a.c", MAX_LINES + 1)]
         ok &= main(["layers.py", "--quiet", one]) == 1
@@ -263,6 +267,10 @@ def main(argv):
     if leaks:
         print("layers.py: %d private header(s) included outside their "
               "module" % len(leaks))
+    for f, n in long_files(src, WARN_LINES):
+        if n <= MAX_LINES:
+            print("layers.py: src/%s has %d lines, over %d: the next file "
+                  "to split along its concerns" % (f, n, WARN_LINES))
     long = long_files(src)
     for f, n in long:
         print("layers.py: src/%s has %d lines, over %d: split it along "
