@@ -7,13 +7,17 @@
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests).
+# VM cells (tests/vm): qemu-system-x86 (the guest under TCG), systemd and
+# dbus (the v2-systemd cell boots them from the host's root); the guest
+# kernel is unpacked into build/vm by tests/vm/fetch.sh, not installed.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2
+qemu-system-x86 systemd dbus"
 
 missing=
 for p in $pkgs; do
