@@ -193,7 +193,8 @@ MODE=pid1
 CONSOLE=/dev/console
 if [ "${1:-}" = --service ]; then
 	MODE=service
-	CONSOLE=/dev/stdout
+	# stdout is the journal's socket there, which cannot be opened by
+	# name (/dev/stdout: ENXIO): the console is where the output goes.
 elif [ "${NSVM_SYSTEMD:-0}" = 1 ]; then
 	MODE=systemd
 fi
