@@ -15,6 +15,9 @@
 #                 `--runtime $SHIM` (default /usr/bin/containerd-shim-runc-v2)
 #   TEST_TIMEOUT  per-test time limit in seconds (default 120); a test may
 #                 ask for more with a line "# TIMEOUT: <seconds>"
+#   SLOW          integer slack factor for slow hosts (default 1): time
+#                 limits and wait_until timeouts are multiplied by it
+#                 (tests/vm/run.sh sets it for guests under qemu TCG)
 #   INVARIANTS    1 forces the invariant sampler on, 0 off; default: on
 #                 when the basename of SHIM contains "nanoshim".  It checks
 #                 every ~100 ms that each shim daemon has 1 thread, that
@@ -151,6 +154,7 @@ run_one() {
 	name=$(basename "$file" .sh)
 	limit=$(sed -n 's/^# TIMEOUT: *\([0-9][0-9]*\).*/\1/p' "$file" | head -1)
 	[ -n "$limit" ] && [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
+	limit=$((limit * ${SLOW:-1}))
 	T=$D/t/$name
 	TEST_NAME=$name
 	export T TEST_NAME
