@@ -4,7 +4,9 @@
 #   make debug      glibc debug build (tests use it next to the release one)
 #   make check      ASan/UBSan build + unit tests under the sanitizers
 #   make gen        regenerate gen/ from proto/ (committed; CI checks no diff)
-#   make test       everything: deps, gen check, wire conformance, unit, integration
+#   make test       everything: deps, gen check, wire conformance, unit,
+#                   fuzz corpus replay, integration
+#   make fuzz       each fuzz target for FUZZ_TIME seconds (tests/fuzz)
 #   make unit       cmocka unit tests only
 #   make integration  integration suite (root; private containerd + runc)
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
@@ -64,7 +66,8 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration demo bench install clean deps nanopb
+	integration demo bench install clean deps nanopb fuzz fuzz-replay \
+	fuzz-bins fuzz-capture
 
 all: release
 
@@ -160,6 +163,59 @@ check: deps $(B)/san/$(BIN)
 	$(MAKE) unit CFLAGS_unit="$(SAN_CFLAGS) -DNS_UNIT_TEST" \
 	    B=$(B)/check
 
+# --- fuzzing: tests/fuzz (clang's libFuzzer, ASan + UBSan) --------------
+# One binary per tests/fuzz/f_<target>.c, linked with the shim's sources
+# built by clang (flavour "fuzz": sanitizers, libc's malloc watched by the
+# harness's no-heap guard).  A target names extra sources on a line
+# "// SEAMS: seam_x.c" (files that #include a src/*.c to reach its
+# statics) and link flags on a line "// LDFLAGS: ...".
+#   make fuzz-replay   every committed corpus input once (in make test)
+#   make fuzz          each target for FUZZ_TIME seconds (default 60),
+#                      new inputs kept in build/fuzz/new/<target>
+CC_fuzz := clang
+CFLAGS_fuzz := $(CFLAGS_ALL) -Wno-unknown-warning-option -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -DNS_NO_ALLOC_GUARD -DNS_FUZZ
+$(eval $(call flavour,fuzz))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/f_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/f_%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_LIB := $(B)/fuzz/libns.a
+FUZZ_TIME ?= 60
+$(FUZZ_LIB): $(filter-out $(B)/fuzz/main.o,$(OBJ_fuzz))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/fuzz/bin/%: tests/fuzz/f_%.c tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h \
+    $(wildcard tests/fuzz/seam_*.c) $(SRC) $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD fuzz $@"
+	$(Q)$(CC_fuzz) $(CFLAGS_fuzz) -fsanitize=fuzzer -Itests/fuzz $< \
+	    tests/fuzz/fuzz_common.c \
+	    $(addprefix tests/fuzz/,$(shell sed -n 's,^// SEAMS:,,p' $<)) \
+	    $(FUZZ_LIB) $(shell sed -n 's,^// LDFLAGS: ,,p' $<) -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The frame capture build: the debug shim keeping every frame it serves
+# (tests/fuzz/frame_dump.c); fuzz-capture runs the integration suite with
+# it and turns the frames into corpus inputs (tests/fuzz/corpus.py).
+CC_dump := gcc
+CFLAGS_dump := $(DBG_CFLAGS) -DNS_FRAME_DUMP
+$(eval $(call flavour,dump))
+$(B)/dump/$(BIN): $(OBJ_dump) tests/fuzz/frame_dump.c
+	@mkdir -p $(@D)
+	@echo "  LD dump $@"
+	$(Q)gcc $(CFLAGS_dump) $^ -o $@
+
+fuzz-capture: deps $(B)/dump/$(BIN)
+	tests/fuzz/capture.sh $(CURDIR)/$(B)/dump/$(BIN)
+
+fuzz-replay: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh replay $(B)/fuzz/bin
+
+fuzz: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(B)/fuzz/bin $(FUZZ_TIME)
+
 # --- schema ---------------------------------------------------------------
 gen:
 	tools/gen.sh
@@ -184,7 +240,7 @@ integration: deps release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
 
-test: deps gen-check protocheck unit integration
+test: deps gen-check protocheck unit fuzz-replay integration
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
@@ -197,4 +253,4 @@ install: release
 
 clean:
 	rm -rf $(B)/rel $(B)/dbg $(B)/san $(B)/unit $(B)/check $(B)/debug \
-	    $(B)/$(BIN)
+	    $(B)/fuzz $(B)/dump $(B)/$(BIN)

@@ -490,6 +490,17 @@ slice_name(const struct pbs *s, char *dst, size_t cap)
 			dst[i] = '?';
 }
 
+/*
+ * The frame capture build (make fuzz-capture, tests/fuzz/frame_dump.c)
+ * keeps every frame served as a fuzz corpus input; elsewhere it is nothing.
+ */
+#ifdef NS_FRAME_DUMP
+void ttrpc_frame_dump(uint32_t sid, uint8_t type, const uint8_t *body,
+    uint32_t len);
+#else
+#define ttrpc_frame_dump(sid, type, body, len) ((void)0)
+#endif
+
 /* One complete frame. */
 static void
 conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
@@ -501,6 +512,7 @@ conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
 	const char *err = NULL;
 	unsigned i;
 
+	ttrpc_frame_dump(sid, type, body, len);
 	if (type != TTRPC_REQUEST) {
 		/* ttrpc 1.1 servers ignore anything but requests. */
 		log_debug("ignoring ttrpc message type %u on stream %u",

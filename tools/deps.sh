@@ -4,6 +4,8 @@
 # Build: gcc make musl-tools (release binary), nanopb + protobuf-compiler +
 # python3-protobuf (make gen), libcmocka-dev (unit tests), curl (fetching
 # nanopb's runtime sources from Debian's archive).
+# Fuzzing and sanitizer passes: clang and its runtime libraries (libFuzzer,
+# ASan, UBSan: libclang-rt-dev), valgrind.
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests), criu (runc's checkpoint/restore: the
@@ -14,7 +16,8 @@ pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
+clang libclang-rt-dev valgrind"
 
 missing=
 for p in $pkgs; do
