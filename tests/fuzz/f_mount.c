@@ -142,6 +142,8 @@ check_overlay(const char *data, const char *orig, const char *dir)
 	    "lowerdir=");
 	size_t dl = strlen(dir);
 
+	if (getenv("FUZZ_LOG"))
+		fprintf(stderr, "chdir %s\ndata %s\norig %s\n", dir, data, orig);
 	FZ_CHECK(lo && olo, "lowerdir lost");
 	lo += 9;
 	olo += 9;
