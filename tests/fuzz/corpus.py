@@ -268,10 +268,10 @@ def seeds_events(corpus):
         "duplicate": frame(1, ok, mtype=2) * 2 + frame(3, err, mtype=2),
     }
     for name, data in out.items():
-        for close in (0, 1):
-            put(corpus, "events", "seed-%s%s" % (name,
-                "-close" if close else ""),
-                bytes([close]) + struct.pack(">I", 5) + data)
+        for mode, tag in ((0, ""), (1, "-close"), (2, "-timer"),
+                          (3, "-timer-close")):
+            put(corpus, "events", "seed-%s%s" % (name, tag),
+                bytes([mode]) + struct.pack(">I", 0x600 * 5 + 5) + data)
 
 
 def seeds_json(corpus):

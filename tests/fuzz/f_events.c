@@ -9,10 +9,13 @@
  * state before each input).  Two events are queued; the harness reads
  * the Forward the client sends and answers with the input.
  *
- * Input: byte 0 bit 0 = close the harness's end after the input; bytes
- * 1-4 seed the chunk sizes; the rest is what "containerd" writes back.
- * The first Forward is stream 1, the next 3 (a fresh client), so a
- * corpus reply can name the right stream.
+ * Input: byte 0 bit 0 = close the harness's end after the input, bit 1 =
+ * let the client's timer fire between some chunks (the reply deadline,
+ * the retry backoff: the client then reconnects, and the harness, which
+ * also listens at TTRPC_ADDRESS, takes the new connection); bytes 1-4
+ * seed the chunk sizes; the rest is what "containerd" writes back.  The
+ * first Forward is stream 1, the next 3 (a fresh client), so a corpus
+ * reply can name the right stream.
  *
  * Checks: every Forward the client writes is a well-formed ttrpc request
  * (service containerd.services.events.ttrpc.v1.Events, method Forward,
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -43,6 +47,9 @@
 void fz_events_reset(int fd);
 int fz_events_state(void);
 uint32_t fz_events_ilen(void);
+void fz_events_timeout(void);
+
+static int lfd = -1;	/* "containerd" at TTRPC_ADDRESS, for reconnects */
 
 static uint8_t rbuf[1 << 16];
 static size_t rlen;
@@ -127,10 +134,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	struct sockaddr_un sa;
+
 	fz_setup("events");
 	reactor_init(64);
-	/* An address, so the queue is kept; the seam hands over the socket. */
-	events_init(fz_path("containerd.sock.ttrpc"), "fuzz-ns", 8, 4096);
+	/* The seam hands over the first connection; reconnects come here. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+	    fz_path("containerd.sock.ttrpc"));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 8) < 0)
+		abort();
+	events_init(sa.sun_path, "fuzz-ns", 8, 4096);
 	return 0;
 }
 
@@ -156,7 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f = { data, size };
 	uint8_t mode = fz_u8(&f);
 	uint32_t seed = fz_u32(&f) | 1;
-	int sv[2], idle = 0;
+	int sv[2], idle = 0, nfd;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) < 0)
@@ -183,8 +200,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.p -= k - (size_t)w;
 		f.n += k - (size_t)w;
 		idle = w > 0 ? 0 : idle + 1;
+		if ((mode & 2) && (r & 0x600) == 0x600)
+			fz_events_timeout();
 		reactor_once(0);
 		reactor_once(0);
+		/* A reconnect: the client gave up the old connection. */
+		if ((nfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC)) >= 0) {
+			close(sv[1]);
+			sv[1] = nfd;
+			rlen = 0;
+			reactor_once(0);
+			reactor_once(0);
+		}
 		read_requests(sv[1]);
 		FZ_CHECK(fz_events_ilen() <= 1000, "reply buffer holds %u",
 		    fz_events_ilen());
@@ -204,5 +232,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_events_reset(-1);
 	if (sv[1] >= 0)
 		close(sv[1]);
+	while ((nfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(nfd);
 	return 0;
 }

@@ -6,7 +6,8 @@
 #       (make test): deterministic, ASan + UBSan + the no-heap guard on.
 #       Fails if any input crashes, trips a sanitizer or a check.
 #   tests/fuzz/run.sh fuzz BINDIR SECONDS [TARGET...]
-#       Fuzz each target for SECONDS, starting from its committed corpus;
+#       Fuzz each target for SECONDS (or FUZZ_RUNS executions, if that
+#       comes first), starting from its committed corpus;
 #       new inputs go to build/fuzz/new/<target>, crashes to
 #       build/fuzz/crash/<target>-*.  Prints executions per target.
 #
@@ -68,11 +69,14 @@ fuzz)
 		mkdir -p "$new"
 		log=build/fuzz/fuzz-$t.log
 		"$bins/$t" $opts -max_total_time="$secs" -print_final_stats=1 \
+		    ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 		    -artifact_prefix="$root/build/fuzz/crash/$t-" "$new" \
 		    "$corpus/$t" >"$log" 2>&1
 		rc=$?
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-		echo "$t: ${runs:-?} executions in ${secs} s (exit $rc)"
+		took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' \
+		    "$log")
+		echo "$t: ${runs:-?} executions in ${took:-$secs} s (exit $rc)"
 		[ "$rc" -eq 0 ] || grep -E "ERROR|check failed|runtime error" \
 		    "$log" | head -3 | sed 's/^/    /'
 	done

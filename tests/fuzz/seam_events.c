@@ -12,6 +12,7 @@
 void fz_events_reset(int fd);
 int fz_events_state(void);
 uint32_t fz_events_ilen(void);
+void fz_events_timeout(void);
 
 void
 fz_events_reset(int fd)
@@ -42,4 +43,14 @@ uint32_t
 fz_events_ilen(void)
 {
 	return cl_ilen;
+}
+
+/* The client's timer fires now (reply deadline, backoff, connect). */
+void
+fz_events_timeout(void)
+{
+	if (rtimer_armed(&cl_timer)) {
+		rtimer_cancel(&cl_timer);
+		cl_event(cl_handle, REACTOR_TIMEOUT);
+	}
 }
