@@ -99,12 +99,19 @@ static const char *const envs[] = {
 	"NANOSHIM_EVENT_BYTES",
 };
 
+#define NENV	(sizeof(envs) / sizeof(envs[0]))
+static char envbuf[NENV][4200];
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	fz_setup("cmdline");
+	for (size_t i = 0; i < NENV; i++) {
+		snprintf(envbuf[i], sizeof(envbuf[i]), "%s=", envs[i]);
+		putenv(envbuf[i]);
+	}
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	return 0;
 }
@@ -155,8 +162,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_main_reset();
 	/* A fatalx that jumped back here left its message in scratch. */
 	scratch_reset();
-	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
-		unsetenv(envs[i]);
+	/*
+	 * The variables live in static buffers put into the environment
+	 * once (setenv would keep a copy of every value ever set); an empty
+	 * value is no setting, as for the shim.
+	 */
+	for (size_t i = 0; i < NENV; i++)
+		snprintf(envbuf[i], sizeof(envbuf[i]), "%s=", envs[i]);
 	fz_part_str(&f, env, sizeof(env), NULL);
 	for (line = env; line; line = next) {
 		char *eq;
@@ -165,10 +177,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (next)
 			*next++ = '\0';
 		eq = strchr(line, '=');
-		if (eq && strncmp(line, "NANOSHIM_", 9) == 0) {
-			*eq = '\0';
-			setenv(line, eq + 1, 1);
-		}
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		for (size_t i = 0; i < NENV; i++)
+			if (strcmp(line, envs[i]) == 0)
+				snprintf(envbuf[i], sizeof(envbuf[i]), "%s=%s",
+				    envs[i], eq + 1);
 	}
 	argv[0] = "containerd-shim-nanoshim-v2";
 	while (argc < 41 && fz_part_str(&f, words[argc - 1], sizeof(words[0]),
@@ -190,7 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	catching = false;
 	quiet(false);
 
-	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
+	for (size_t i = 0; i < NENV; i++)
 		if ((v = getenv(envs[i])) != NULL && *v)
 			FZ_CHECK(decimal(v), "%s=%s accepted", envs[i], v);
 	/* "-limit-x=N", or "-limit-x" then "N": N as given, digits only. */
