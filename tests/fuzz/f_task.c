@@ -352,6 +352,12 @@ proc_resize(const char *id, const char *exec_id, uint32_t w, uint32_t h,
 	return verdict(none, PK_EMPTY, false, st);
 }
 
+void
+proc_call_timeout(int64_t ms)
+{
+	(void)ms;
+}
+
 uint32_t
 proc_init_pid(const char *id)
 {
