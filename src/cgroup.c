@@ -1505,6 +1505,91 @@ cg_has_word(const char *list, size_t n, const char *w)
 	return false;
 }
 
+/*
+ * A decimal "123.45" as the nearest double, without strtod: the kernel
+ * prints PSI averages with two decimals, and digits/10^k is one correctly
+ * rounded division of exact values, so this is what Go's ParseFloat gives.
+ * False for anything else (signs, exponents, more than 15 digits).
+ */
+static bool
+cg_parse_decimal(const char *s, size_t n, double *v)
+{
+	uint64_t digits = 0, scale = 1;
+	size_t i, nd = 0;
+	bool dot = false;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++nd > 15)
+			return false;
+		digits = digits * 10 + (uint64_t)(s[i] - '0');
+		if (dot)
+			scale *= 10;
+	}
+	if (nd == 0)
+		return false;
+	*v = (double)digits / (double)scale;
+	return true;
+}
+
+/*
+ * cgroups v3 getStatPSIFromFile: <controller>.pressure holds a "some" and
+ * (but for cpu on older kernels) a "full" line of avg10= avg60= avg300=
+ * total=.  Without the file (no PSI in the kernel: EOPNOTSUPP) or with a
+ * value that does not parse, the field stays unset, as in Go.
+ */
+static void
+cg_v2_psi(int dfd, const char *name, bool *has,
+    io_containerd_cgroups_v2_PSIStats *ps)
+{
+	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
+	const char *p = cg_buf, *end, *l, *f, *eq;
+	size_t ln, fl;
+
+	if (n < 0)
+		return;
+	end = cg_buf + n;
+	memset(ps, 0, sizeof(*ps));
+	while (cg_line(&p, end, &l, &ln)) {
+		const char *le = l + ln;
+		io_containerd_cgroups_v2_PSIData *d;
+
+		if (!cg_field(&l, le, &f, &fl))
+			continue;
+		if (cg_eq(f, fl, "some")) {
+			ps->has_some = true;
+			d = &ps->some;
+		} else if (cg_eq(f, fl, "full")) {
+			ps->has_full = true;
+			d = &ps->full;
+		} else {
+			continue;
+		}
+		while (cg_field(&l, le, &f, &fl)) {
+			bool ok = true;
+
+			eq = memchr(f, '=', fl);
+			if (eq == NULL)
+				return;
+			fl -= (size_t)(eq + 1 - f);
+			if (eq - f == 5 && memcmp(f, "avg10", 5) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg10);
+			else if (eq - f == 5 && memcmp(f, "avg60", 5) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg60);
+			else if (eq - f == 6 && memcmp(f, "avg300", 6) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg300);
+			else if (eq - f == 5 && memcmp(f, "total", 5) == 0)
+				ok = cg_parse_u64(eq + 1, fl, &d->total);
+			if (!ok)
+				return;
+		}
+	}
+	*has = true;
+}
+
 /* v2/utils.go readIoStats: "maj:min rbytes=.. wbytes=.. rios=.. wios=..". */
 static void
 cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
@@ -1639,10 +1724,18 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 	    &m->memory.swap_usage);
 	cg_read_max(dfd, "memory.swap.max", UINT64_MAX,
 	    &m->memory.swap_limit);
+	/* What cgroups v3 (containerd 2.x) added: peaks and pressure. */
+	cg_read_max(dfd, "memory.peak", UINT64_MAX, &m->memory.max_usage);
+	cg_read_max(dfd, "memory.swap.peak", UINT64_MAX,
+	    &m->memory.swap_max_usage);
+	cg_v2_psi(dfd, "cpu.pressure", &m->cpu.has_psi, &m->cpu.psi);
+	cg_v2_psi(dfd, "memory.pressure", &m->memory.has_psi,
+	    &m->memory.psi);
 	if (cg_read_kv(dfd, "memory.events", cg_v2_events,
 	    NELEM(cg_v2_events), &m->memory_events) > 0)
 		m->has_memory_events = true;
 	cg_v2_io(dfd, m);
+	cg_v2_psi(dfd, "io.pressure", &m->io.has_psi, &m->io.psi);
 	/* rdmaStats: each file on its own. */
 	cg_rdma_read(dfd, &nc, &nl);
 	CG_RDMA_FILL(rs->current, rs->current_count, cg_rdma_cur, nc);

@@ -37,6 +37,7 @@
 #include "cgroup.h"
 #include "conf.h"
 #include "events.h"
+#include "info.h"
 #include "io.h"
 #include "json.h"
 #include "log.h"
@@ -72,7 +73,7 @@
 
 static struct {
 	const char *ns, *id, *address, *publish, *bundle, *socket;
-	bool debug, version;
+	bool debug, version, info;
 	const char *action;
 	char *limits[32];	/* -limit-NAME flags as given */
 	unsigned nlimits;
@@ -105,7 +106,7 @@ usage(const char *why)
 {
 	fdprint(2, "%s\nusage: %s [-namespace NS] [-id ID] [-address "
 	    "ADDR] [-publish-binary BIN] [-bundle DIR] [-socket PATH] "
-	    "[-debug] [-v] [-limit-NAME N] [start|delete]\n", why,
+	    "[-debug] [-v] [-info] [-limit-NAME N] [start|delete]\n", why,
 	    main_argv[0]);
 	exit(2);
 }
@@ -141,11 +142,13 @@ parse_flags(int argc, char **argv)
 		eq = strchr(a, '=');
 		if (eq)
 			*eq = '\0';
-		if (strcmp(a, "debug") == 0 || strcmp(a, "v") == 0) {
+		if (strcmp(a, "debug") == 0 || strcmp(a, "v") == 0 ||
+		    strcmp(a, "info") == 0) {
 			bool v = eq == NULL || strcmp(eq + 1, "true") == 0 ||
 			    strcmp(eq + 1, "1") == 0;
 
-			*(a[0] == 'd' ? &opt.debug : &opt.version) = v;
+			*(a[0] == 'd' ? &opt.debug : a[0] == 'i' ? &opt.info :
+			    &opt.version) = v;
 			continue;
 		}
 		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
@@ -780,6 +783,8 @@ main(int argc, char **argv)
 		print_version();
 		return 0;
 	}
+	if (opt.info)
+		info_run(NS_VERSION, NS_REVISION);
 	if (opt.ns == NULL || *opt.ns == '\0')
 		fatalx("shim namespace cannot be empty");
 	log_init(2, LOG_OFF, NULL);

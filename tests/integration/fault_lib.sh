@@ -20,6 +20,9 @@
 # Every call is logged in $FAULT_DIR/calls ("<cmd> <wrapper pid>"), every
 # fault taken in $FAULT_DIR/taken ("<cmd> <kind> <pid>").
 
+# FAULT_TESTS=0 skips them (make test runs them in the release pass only).
+[ "${FAULT_TESTS:-1}" = 0 ] && skip "fault tests are off (FAULT_TESTS=0)"
+
 FAULT_DIR=$T/fault
 FAULT_WRAP=$T/runc-fault
 FAULT_RUNC=$(command -v runc)

@@ -33,12 +33,14 @@ while read -r _ _ _ _ mnt _ rest; do
 done </proc/self/mountinfo
 
 cleanup() {
-	local d
+	local rc=$? d
 	wire_cleanup
 	for d in "${V1DIRS[@]}"; do
 		rmdir "$d/$CG/shim" "$d/$CG" 2>/dev/null
 	done
 	rmdir "/sys/fs/cgroup/unified/$CG-v2" 2>/dev/null
+	# test_end reads the test's own status.
+	(exit "$rc")
 	test_end
 }
 trap cleanup EXIT
