@@ -60,7 +60,7 @@ assert_ok "containerd restarted" containerd_start || exit 1
 assert_eventually 10 "the task is back" status_is "$id" RUNNING
 assert_eq "$shim" "$(shim_pid_for "$id")" "the same shim after restart"
 
-timeout 240 ctr --address "$CTR_ADDR" --namespace "$NS" task attach "$id" \
+timeout 240 "${CTR[@]}" task attach "$id" \
 	>"$T/part2" 2>"$T/attach.err"
 rc=$?
 log "attach: exit $rc, $(wc -c <"$T/part2") bytes; $(head -c 200 "$T/attach.err")"

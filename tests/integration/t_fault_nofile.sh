@@ -60,7 +60,7 @@ assert_eventually 10 "clients connected" grep -q connected "$T/clients.out"
 log "clients: $(cat "$T/clients.out")"
 
 assert_ok "the shim answers State with no fd to spare" shim_serving "$id"
-out=$(timeout 30 ctr --address "$CTR_ADDR" --namespace "$NS" task exec \
+out=$(timeout 30 "${CTR[@]}" task exec \
 	--fifo-dir "$D/fifo" --exec-id ex "$id" echo never 2>&1)
 rc=$?
 log "exec with no fds: rc $rc: $out"

@@ -7,6 +7,9 @@
 # (so does the Go shim: exec.CommandContext), answers with an error, and
 # nothing is left: no sleeping wrapper, no zombie, the shim's fds back
 # where they were; the container keeps running and the next exec works.
+# runc calls are serialised per container: a hung call holds up later
+# runc calls of the same container until its deadline, never those of
+# another container (Pids of fh2 answers while fh1's runc hangs).
 #
 #   exec (runc exec, Start of an exec): the deadline applies;
 #   pause (runc pause): the deadline applies too; afterwards the
@@ -33,7 +36,7 @@ hang_call() {
 	shift
 	fault_arm "$kind" hang
 	start=$(now_ms)
-	timeout 30 ctr --address "$CTR_ADDR" --namespace "$NS" --timeout 6s \
+	timeout 30 "${CTR[@]}" --timeout 6s \
 		"$@" >"$T/$kind.out" 2>&1 &
 	local cpid=$!
 	assert_eventually 5 "$kind: runc is hanging" fault_taken "$kind" hang
@@ -43,6 +46,10 @@ hang_call() {
 	# The loop keeps serving while the runc child hangs.
 	assert_ok "$kind: State of fh1 while runc hangs" shim_serving fh1
 	assert_ok "$kind: State of fh2 while runc hangs" shim_serving fh2
+	# runc calls are serialised per container: another container's
+	# runc call (Pids: runc ps) does not wait for fh1's hung one.
+	assert_ok "$kind: Pids of fh2 (runc ps) while fh1's runc hangs" \
+		quiet ctr_bounded task ps fh2
 	wait "$cpid"
 	rc=$?
 	took=$(($(now_ms) - start))

@@ -14,6 +14,8 @@ is_nanoshim || skip "valgrind pass is for nanoshim"
 command -v valgrind >/dev/null || skip "valgrind not installed"
 if [ -n "${VALGRIND_SHIM:-}" ]; then
 	vshim=$VALGRIND_SHIM
+elif ldd "$SHIM" 2>&1 | grep -q libasan; then
+	skip "valgrind does not run a sanitizer build"
 elif ldd "$SHIM" 2>&1 | grep -q "not a dynamic executable"; then
 	skip "valgrind runs in the debug (glibc) pass; this shim is static"
 else
