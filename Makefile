@@ -75,7 +75,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
-	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
+	cross-smoke suite-sid suite-trixie integration-release integration-ctrd2 matrix-soak \
 	matrix-ctrd cri cri-deps bench-pods fuzz fuzz-replay fuzz-bins \
 	fuzz-capture integration-san robust-full
 
@@ -354,25 +354,36 @@ cross-smoke: deps
 	$(MAKE) ARCH=armhf release
 	tests/cross/smoke.sh $(CURDIR)/build/arm64/$(BIN)
 
-# containerd 2.x on the host: the release binary, 500 exec cycles.
-integration-ctrd2: deps suite-sid release
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 CONTAINERD_BIN=$(SID)/containerd \
-	    CTR_BIN=$(SID)/ctr FAULT_TESTS=0 SHIM=$(CURDIR)/$(B)/$(BIN) \
+# The release binary through the suite on the host's containerd (1.6.20).
+integration-release: deps release
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
 	    tests/integration/run.sh
 
+# containerd 2.x on the host.  CTRD2_SHIM picks the binary: make test runs
+# the debug build here (its assertions on, 500 exec cycles), so that one
+# pass covers 2.x and the debug checks, and the release binary runs on
+# 1.6.20 (integration-release); `make integration` runs both builds on 1.6.20.
+CTRD2_SHIM ?= $(CURDIR)/$(B)/debug/$(BIN)
+integration-ctrd2: deps suite-sid release debug
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
+	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr FAULT_TESTS=0 \
+	    SHIM=$(CTRD2_SHIM) tests/integration/run.sh
+
 test: deps gen-check protocheck unit fuzz-replay cross cross-smoke \
-	integration integration-ctrd2 cri
+	integration-release integration-ctrd2 cri
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
-# the Go shim, and the Go shim on 2.x (the reference for the 2.x pass).
+# the Go shim, the release binary on 2.x (make test runs the debug build
+# there), and the Go shim on 2.x (the reference for the 2.x pass).
 # Every cell runs, then the target fails if any did.
 matrix-ctrd: deps suite-sid suite-trixie release
 	@rc=0; \
-	for cell in "trixie $(CURDIR)/$(B)/$(BIN)" "trixie go" "sid go"; do \
+	for cell in "trixie $(CURDIR)/$(B)/$(BIN)" "trixie go" \
+	    "sid $(CURDIR)/$(B)/$(BIN)" "sid go"; do \
 	    set -- $$cell; bin=$(B)/suites/$$1/usr/bin; \
 	    shim=$$2; [ "$$shim" = go ] && shim=; \
 	    echo "== containerd $$1, shim $${shim:-Go}"; \
-	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 \
+	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 FAULT_TESTS=0 \
 	        CONTAINERD_BIN=$$bin/containerd CTR_BIN=$$bin/ctr \
 	        SHIM=$$shim tests/integration/run.sh || rc=1; \
 	done; exit $$rc
@@ -393,9 +404,15 @@ cri-deps: deps $(CRI_PAUSE)
 
 # Every case runs twice: nanoshim as the handler's shim (no allocation
 # after startup allowed) and the Go shim, so the cases test the right thing.
-cri: cri-deps release
+# The CRI cases on the host's containerd (1.6.20) and on 2.x, each with
+# nanoshim and with the Go shim (about 1 minute a pass).
+CRI_CTRD2 := CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr
+cri: cri-deps release suite-sid
 	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) tests/cri/run.sh
 	SHIM=/usr/bin/containerd-shim-runc-v2 tests/cri/run.sh
+	NANOSHIM_STRICT_ALLOC=1 $(CRI_CTRD2) SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/cri/run.sh
+	$(CRI_CTRD2) SHIM=/usr/bin/containerd-shim-runc-v2 tests/cri/run.sh
 
 bench-pods: cri-deps release
 	bench/pods.sh $(CURDIR)/$(B)/$(BIN)

@@ -911,6 +911,14 @@ _sample_shim() {
 	_read_status "$p"
 	[ -n "$th" ] && [ -n "$ST_THREADS" ] && [ -n "$data" ] || return
 	[ "$data" = "$ST_VMDATA" ] && [ "$anon" -gt 0 ] || return
+	# The shim's child between fork and exec (runc, a logger) has the
+	# shim's argv, so it was taken for a shim; once it has exec'd, its
+	# pid and start time are the same but it is runc (Go: threads).
+	# Still ours after the reads means the reads were of the shim.
+	if ! _argv_is_ours "$p" || ! _argv_is_daemon; then
+		shim[$key]=n
+		return
+	fi
 	[ "$th" = 1 ] || _violation "$key" threads "Threads=$th (must be 1)"
 	: "${base_data[$key]:=$data}" "${base_anon[$key]:=$anon}"
 	[ "$data" = "${base_data[$key]}" ] ||
