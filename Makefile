@@ -4,7 +4,9 @@
 #   make debug      glibc debug build (tests use it next to the release one)
 #   make check      ASan/UBSan build + unit tests under the sanitizers
 #   make gen        regenerate gen/ from proto/ (committed; CI checks no diff)
-#   make test       everything: deps, gen check, wire conformance, unit, integration
+#   make test       everything: deps, gen check, wire conformance, unit,
+#                   fuzz corpus replay, integration
+#   make fuzz       each fuzz target for FUZZ_TIME seconds (tests/fuzz)
 #   make unit       cmocka unit tests only
 #   make integration  integration suite (root; private containerd + runc)
 #   make test-vm    the suite's cgroup v2 subset in a pure cgroup v2 VM (tests/vm)
@@ -76,7 +78,8 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-release integration-ctrd2 matrix-soak \
-	matrix-ctrd cri cri-deps bench-pods test-vm matrix-vm
+	matrix-ctrd cri cri-deps bench-pods test-vm matrix-vm fuzz fuzz-replay \
+	fuzz-bins fuzz-capture integration-san robust-full
 
 all: release
 
@@ -235,6 +238,59 @@ check: deps $(B)/san/$(BIN)
 	$(MAKE) unit CFLAGS_unit="$(SAN_CFLAGS) -DNS_UNIT_TEST" \
 	    B=$(B)/check
 
+# --- fuzzing: tests/fuzz (clang's libFuzzer, ASan + UBSan) --------------
+# One binary per tests/fuzz/f_<target>.c, linked with the shim's sources
+# built by clang (flavour "fuzz": sanitizers, libc's malloc watched by the
+# harness's no-heap guard).  A target names extra sources on a line
+# "// SEAMS: seam_x.c" (files that #include a src/*.c to reach its
+# statics) and link flags on a line "// LDFLAGS: ...".
+#   make fuzz-replay   every committed corpus input once (in make test)
+#   make fuzz          each target for FUZZ_TIME seconds (default 60),
+#                      new inputs kept in build/fuzz/new/<target>
+CC_fuzz := clang
+CFLAGS_fuzz := $(CFLAGS_ALL) -Wno-unknown-warning-option -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -DNS_NO_ALLOC_GUARD -DNS_FUZZ
+$(eval $(call flavour,fuzz))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/f_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/f_%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_LIB := $(B)/fuzz/libns.a
+FUZZ_TIME ?= 60
+$(FUZZ_LIB): $(filter-out $(B)/fuzz/main.o,$(OBJ_fuzz))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/fuzz/bin/%: tests/fuzz/f_%.c tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h \
+    $(wildcard tests/fuzz/seam_*.c) $(SRC) $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD fuzz $@"
+	$(Q)$(CC_fuzz) $(CFLAGS_fuzz) -fsanitize=fuzzer -Itests/fuzz $< \
+	    tests/fuzz/fuzz_common.c \
+	    $(addprefix tests/fuzz/,$(shell sed -n 's,^// SEAMS:,,p' $<)) \
+	    $(FUZZ_LIB) $(shell sed -n 's,^// LDFLAGS: ,,p' $<) -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The frame capture build: the debug shim keeping every frame it serves
+# (tests/fuzz/frame_dump.c); fuzz-capture runs the integration suite with
+# it and turns the frames into corpus inputs (tests/fuzz/corpus.py).
+CC_dump := gcc
+CFLAGS_dump := $(DBG_CFLAGS) -DNS_FRAME_DUMP
+$(eval $(call flavour,dump))
+$(B)/dump/$(BIN): $(OBJ_dump) tests/fuzz/frame_dump.c
+	@mkdir -p $(@D)
+	@echo "  LD dump $@"
+	$(Q)gcc $(CFLAGS_dump) $^ -o $@
+
+fuzz-capture: deps $(B)/dump/$(BIN)
+	tests/fuzz/capture.sh $(CURDIR)/$(B)/dump/$(BIN)
+
+fuzz-replay: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh replay $(B)/fuzz/bin
+
+fuzz: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(B)/fuzz/bin $(FUZZ_TIME)
+
 # --- schema ---------------------------------------------------------------
 gen:
 	tools/gen.sh
@@ -274,7 +330,7 @@ suite-trixie:
 integration: deps release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
 	    tests/integration/run.sh
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 FAULT_TESTS=0 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
 
 # Pure cgroup v2 in a VM (tests/vm/run.sh: qemu TCG, Debian 12's own 6.1
@@ -335,11 +391,11 @@ integration-release: deps release
 CTRD2_SHIM ?= $(CURDIR)/$(B)/debug/$(BIN)
 integration-ctrd2: deps suite-sid release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
-	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr \
+	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr FAULT_TESTS=0 \
 	    SHIM=$(CTRD2_SHIM) tests/integration/run.sh
 
-test: deps gen-check protocheck unit cross cross-smoke integration-release \
-	integration-ctrd2 cri test-vm
+test: deps gen-check protocheck unit fuzz-replay cross cross-smoke \
+	integration-release integration-ctrd2 cri test-vm
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
 # the Go shim, the release binary on 2.x (make test runs the debug build
@@ -352,12 +408,12 @@ matrix-ctrd: deps suite-sid suite-trixie release
 	    set -- $$cell; bin=$(B)/suites/$$1/usr/bin; \
 	    shim=$$2; [ "$$shim" = go ] && shim=; \
 	    echo "== containerd $$1, shim $${shim:-Go}"; \
-	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 \
+	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 FAULT_TESTS=0 \
 	        CONTAINERD_BIN=$$bin/containerd CTR_BIN=$$bin/ctr \
 	        SHIM=$$shim tests/integration/run.sh || rc=1; \
 	done; exit $$rc
 # Every slow cell.
-test-matrix: matrix-soak matrix-ctrd matrix-vm
+test-matrix: matrix-soak matrix-ctrd matrix-vm robust-full integration-san
 
 # --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
 # The pod sandbox's program (tests/cri/pause.c, static) and the CRI message
@@ -386,6 +442,28 @@ cri: cri-deps release suite-sid
 bench-pods: cri-deps release
 	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
 
+# The whole integration suite against the ASan + UBSan build of the shim
+# (glibc; the allocation guard watches libc's malloc through ASan's hook,
+# so NANOSHIM_STRICT_ALLOC=1 holds here too), with LeakSanitizer's check
+# when each process exits.  Any report (SAN_LOG_DIR) fails the test that
+# made it.  The invariant sampler is off: the sanitizer runtime maps
+# memory of its own as it goes.
+SAN_LOG_DIR ?= $(CURDIR)/$(B)/san-reports
+integration-san: deps $(B)/san/$(BIN)
+	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
+	SAN_LOG_DIR=$(SAN_LOG_DIR) INVARIANTS=0 EXEC_CYCLES=200 \
+	    ASAN_OPTIONS=log_path=$(SAN_LOG_DIR)/asan:detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=log_path=$(SAN_LOG_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	    NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/san/$(BIN) \
+	    tests/integration/run.sh
+
+# Slower cells.  robust-full: the fault tests at full size against the
+# release shim (100 MB through a vanished FIFO reader, a burst of 100
+# exits while containerd is killed, containerd stopped for 30 s); make
+# test runs them sized down (8 MB, 30 exits, 8 s).
+robust-full: deps release
+	FIFO_MB=100 FAULT_EXITS=100 STOP_SECS=30 NANOSHIM_STRICT_ALLOC=1 \
+	    SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh 'fault_*'
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
@@ -399,4 +477,4 @@ install: release
 
 clean:
 	rm -rf $(B)/rel $(B)/dbg $(B)/san $(B)/unit $(B)/check $(B)/debug \
-	    $(B)/$(BIN)
+	    $(B)/fuzz $(B)/dump $(B)/$(BIN)

@@ -4,6 +4,8 @@
 # Build: gcc make musl-tools (release binary), nanopb + protobuf-compiler +
 # python3-protobuf (make gen), libcmocka-dev (unit tests), curl (fetching
 # nanopb's runtime sources from Debian's archive).
+# Fuzzing and sanitizer passes: clang and its runtime libraries (libFuzzer,
+# ASan, UBSan: libclang-rt-dev), valgrind.
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests), criu (runc's checkpoint/restore: the
@@ -32,7 +34,7 @@ golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
 golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
 stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
 xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins
-qemu-system-x86 systemd dbus"
+qemu-system-x86 systemd dbus clang libclang-rt-dev valgrind"
 
 missing=
 for p in $pkgs; do

@@ -842,6 +842,11 @@ suite_setup() {
 	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
 	make_rootfs "$ROOTFS" || exit 2
 	write_config
+	# The runtime name io.containerd.runc.v2 resolves to this file in
+	# containerd's cwd first (spec 10): with it, `ctr run --runtime
+	# io.containerd.runc.v2 --runc-binary X` reaches the shim under test
+	# with binary_name=X (the fault tests' runc wrappers).
+	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
 	containerd_start || exit 2
 	if _sampler_wanted; then
 		sampler_start

@@ -1,0 +1,30 @@
+/*
+ * seam_proc - src/proc.c with its statics in reach, for f_json: the
+ * exec spec rewrite (write_spec), the pid namespace probe of config.json
+ * (has_private_pidns) and the options.json writer (write_options).
+ */
+#include "../../src/proc.c"
+
+int fz_write_spec(const char *path, const uint8_t *spec, uint32_t len,
+    bool tty, char *msg, size_t cap);
+bool fz_private_pidns(const char *bundle);
+void fz_write_options(const struct proc_create *pc);
+
+int
+fz_write_spec(const char *path, const uint8_t *spec, uint32_t len, bool tty,
+    char *msg, size_t cap)
+{
+	return write_spec(path, spec, len, tty, msg, cap);
+}
+
+bool
+fz_private_pidns(const char *bundle)
+{
+	return has_private_pidns(bundle);
+}
+
+void
+fz_write_options(const struct proc_create *pc)
+{
+	write_options(pc);
+}
