@@ -4,11 +4,15 @@
 #   make debug      glibc debug build (tests use it next to the release one)
 #   make check      ASan/UBSan build + unit tests under the sanitizers
 #   make gen        regenerate gen/ from proto/ (committed; CI checks no diff)
-#   make test       everything: deps, gen check, wire conformance, unit, integration
+#   make test       everything: deps, gen check, wire conformance, unit,
+#                   fuzz corpus replay, integration
+#   make fuzz       each fuzz target for FUZZ_TIME seconds (tests/fuzz)
 #   make unit       cmocka unit tests only
 #   make layers     src/'s include graph: layers, no cycle, no file too long
 #   make integration  integration suite (root; private containerd + runc)
-#   make test-matrix  the slow cells: soaks, races under stress-ng load
+#   make test-vm    the suite's cgroup v2 subset in a pure cgroup v2 VM (tests/vm)
+#   make test-matrix  the slow cells: soaks, races under stress-ng load,
+#                   containerd 1.7 and the Go shim on 2.x, every tests/vm cell
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
 #   make bench      footprint and latency against the Go shim
 #   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
@@ -75,7 +79,8 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
 	integration test-matrix demo bench install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-release integration-ctrd2 matrix-soak \
-	matrix-ctrd cri cri-deps bench-pods
+	matrix-ctrd cri cri-deps bench-pods test-vm matrix-vm fuzz fuzz-replay \
+	fuzz-bins fuzz-capture integration-san robust-full
 
 all: release
 
@@ -234,6 +239,59 @@ check: deps $(B)/san/$(BIN)
 	$(MAKE) unit CFLAGS_unit="$(SAN_CFLAGS) -DNS_UNIT_TEST" \
 	    B=$(B)/check
 
+# --- fuzzing: tests/fuzz (clang's libFuzzer, ASan + UBSan) --------------
+# One binary per tests/fuzz/f_<target>.c, linked with the shim's sources
+# built by clang (flavour "fuzz": sanitizers, libc's malloc watched by the
+# harness's no-heap guard).  A target names extra sources on a line
+# "// SEAMS: seam_x.c" (files that #include a src/*.c to reach its
+# statics) and link flags on a line "// LDFLAGS: ...".
+#   make fuzz-replay   every committed corpus input once (in make test)
+#   make fuzz          each target for FUZZ_TIME seconds (default 60),
+#                      new inputs kept in build/fuzz/new/<target>
+CC_fuzz := clang
+CFLAGS_fuzz := $(CFLAGS_ALL) -Wno-unknown-warning-option -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -DNS_NO_ALLOC_GUARD -DNS_FUZZ
+$(eval $(call flavour,fuzz))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/f_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/f_%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
+FUZZ_LIB := $(B)/fuzz/libns.a
+FUZZ_TIME ?= 60
+$(FUZZ_LIB): $(filter-out $(B)/fuzz/main.o,$(OBJ_fuzz))
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/fuzz/bin/%: tests/fuzz/f_%.c tests/fuzz/fuzz_common.c tests/fuzz/fuzz.h \
+    $(wildcard tests/fuzz/seam_*.c) $(SRC) $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD fuzz $@"
+	$(Q)$(CC_fuzz) $(CFLAGS_fuzz) -fsanitize=fuzzer -Itests/fuzz $< \
+	    tests/fuzz/fuzz_common.c \
+	    $(addprefix tests/fuzz/,$(shell sed -n 's,^// SEAMS:,,p' $<)) \
+	    $(FUZZ_LIB) $(shell sed -n 's,^// LDFLAGS: ,,p' $<) -o $@
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The frame capture build: the debug shim keeping every frame it serves
+# (tests/fuzz/frame_dump.c); fuzz-capture runs the integration suite with
+# it and turns the frames into corpus inputs (tests/fuzz/corpus.py).
+CC_dump := gcc
+CFLAGS_dump := $(DBG_CFLAGS) -DNS_FRAME_DUMP
+$(eval $(call flavour,dump))
+$(B)/dump/$(BIN): $(OBJ_dump) tests/fuzz/frame_dump.c
+	@mkdir -p $(@D)
+	@echo "  LD dump $@"
+	$(Q)gcc $(CFLAGS_dump) $^ -o $@
+
+fuzz-capture: deps $(B)/dump/$(BIN)
+	tests/fuzz/capture.sh $(CURDIR)/$(B)/dump/$(BIN)
+
+fuzz-replay: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh replay $(B)/fuzz/bin
+
+fuzz: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh fuzz $(B)/fuzz/bin $(FUZZ_TIME)
+
 # --- schema ---------------------------------------------------------------
 gen:
 	tools/gen.sh
@@ -283,8 +341,31 @@ suite-trixie:
 integration: deps release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
 	    tests/integration/run.sh
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 FAULT_TESTS=0 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
+
+# Pure cgroup v2 in a VM (tests/vm/run.sh: qemu TCG, Debian 12's own 6.1
+# kernel, the host's root read-only over 9p).  TCG runs the suite about
+# 10x slower than the host, so make test runs the cgroupfs cell (v2) on
+# the tests that depend on cgroup v2 or on what differs in the guest
+# (ptys, criu, THP): about 6 minutes, boot included.  test-matrix runs the
+# whole suite in every cell (v2 ~27 min, v2-systemd, v2-crun) and the
+# subset on containerd 2.x in the VM.
+VM_TESTS := t_cgroup2 t_oom t_metrics t_pause_resume t_update t_crun \
+	t_shim_process t_tty_run t_exec_tty t_checkpoint
+VM_CELLS := v2 v2-systemd v2-crun
+VM_RUN := NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) tests/vm/run.sh
+
+test-vm: deps release
+	$(VM_RUN) -c v2 $(VM_TESTS)
+
+# Every VM cell on the whole suite, then containerd 2.x (sid's) in the v2
+# VM on the make test subset.
+matrix-vm: deps suite-sid release
+	@rc=0; for c in $(VM_CELLS); do $(VM_RUN) -c $$c || rc=1; done; \
+	CONTAINERD_BIN=$(CURDIR)/$(SID)/containerd CTR_BIN=$(CURDIR)/$(SID)/ctr \
+	    VM_OUT=$(CURDIR)/$(B)/vm/runs/v2-ctrd2 $(VM_RUN) -c v2 $(VM_TESTS) \
+	    || rc=1; exit $$rc
 
 # The soaks: too slow for `make test` (which must stay under 30 minutes).
 matrix-soak: deps release debug
@@ -321,11 +402,11 @@ integration-release: deps release
 CTRD2_SHIM ?= $(CURDIR)/$(B)/debug/$(BIN)
 integration-ctrd2: deps suite-sid release debug
 	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
-	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr \
+	    CONTAINERD_BIN=$(SID)/containerd CTR_BIN=$(SID)/ctr FAULT_TESTS=0 \
 	    SHIM=$(CTRD2_SHIM) tests/integration/run.sh
 
-test: deps gen-check protocheck unit cross cross-smoke integration-release \
-	integration-ctrd2 cri
+test: deps gen-check protocheck unit fuzz-replay cross cross-smoke \
+	integration-release integration-ctrd2 cri test-vm
 
 # Cells too slow for `make test`: containerd 1.7 with nanoshim and with
 # the Go shim, the release binary on 2.x (make test runs the debug build
@@ -338,12 +419,12 @@ matrix-ctrd: deps suite-sid suite-trixie release
 	    set -- $$cell; bin=$(B)/suites/$$1/usr/bin; \
 	    shim=$$2; [ "$$shim" = go ] && shim=; \
 	    echo "== containerd $$1, shim $${shim:-Go}"; \
-	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 \
+	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 FAULT_TESTS=0 \
 	        CONTAINERD_BIN=$$bin/containerd CTR_BIN=$$bin/ctr \
 	        SHIM=$$shim tests/integration/run.sh || rc=1; \
 	done; exit $$rc
 # Every slow cell.
-test-matrix: matrix-soak matrix-ctrd
+test-matrix: matrix-soak matrix-ctrd matrix-vm robust-full integration-san
 
 # --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
 # The pod sandbox's program (tests/cri/pause.c, static) and the CRI message
@@ -372,6 +453,28 @@ cri: cri-deps release suite-sid
 bench-pods: cri-deps release
 	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
 
+# The whole integration suite against the ASan + UBSan build of the shim
+# (glibc; the allocation guard watches libc's malloc through ASan's hook,
+# so NANOSHIM_STRICT_ALLOC=1 holds here too), with LeakSanitizer's check
+# when each process exits.  Any report (SAN_LOG_DIR) fails the test that
+# made it.  The invariant sampler is off: the sanitizer runtime maps
+# memory of its own as it goes.
+SAN_LOG_DIR ?= $(CURDIR)/$(B)/san-reports
+integration-san: deps $(B)/san/$(BIN)
+	@rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
+	SAN_LOG_DIR=$(SAN_LOG_DIR) INVARIANTS=0 EXEC_CYCLES=200 \
+	    ASAN_OPTIONS=log_path=$(SAN_LOG_DIR)/asan:detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=log_path=$(SAN_LOG_DIR)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	    NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/san/$(BIN) \
+	    tests/integration/run.sh
+
+# Slower cells.  robust-full: the fault tests at full size against the
+# release shim (100 MB through a vanished FIFO reader, a burst of 100
+# exits while containerd is killed, containerd stopped for 30 s); make
+# test runs them sized down (8 MB, 30 exits, 8 s).
+robust-full: deps release
+	FIFO_MB=100 FAULT_EXITS=100 STOP_SECS=30 NANOSHIM_STRICT_ALLOC=1 \
+	    SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh 'fault_*'
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
@@ -385,4 +488,4 @@ install: release
 
 clean:
 	rm -rf $(B)/rel $(B)/dbg $(B)/san $(B)/unit $(B)/check $(B)/debug \
-	    $(B)/$(BIN)
+	    $(B)/fuzz $(B)/dump $(B)/$(BIN)

@@ -162,6 +162,68 @@ malloc_usable_size(void *p)
 	return n;
 }
 
+void
+alloc_exit_check(void)
+{
+}
+
+#elif defined(__SANITIZE_ADDRESS__)
+
+/*
+ * The sanitizer build: libc's malloc (AddressSanitizer's, really) does
+ * the work, and the guard watches it through ASan's allocation hook, so
+ * NANOSHIM_STRICT_ALLOC=1 means the same thing under the sanitizers.
+ */
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
+
+static int alloc_state;
+static uint64_t alloc_bad;
+
+static void
+alloc_hook(const volatile void *p, size_t n)
+{
+	static const char m[] = "level=error msg=\"allocation after startup "
+	    "(sanitizer build)\"\n";
+
+	(void)p;
+	(void)n;
+	if (alloc_state == 0)
+		return;
+	alloc_bad++;
+	if (write(2, m, sizeof(m) - 1) < 0)
+		alloc_bad++;
+	if (alloc_state == 2) {
+		__sanitizer_print_stack_trace();
+		abort();
+	}
+}
+
+NS_IDLE void
+alloc_seal(bool strict)
+{
+	if (alloc_state == 0)
+		__sanitizer_install_malloc_and_free_hooks(alloc_hook, NULL);
+	alloc_state = strict ? 2 : 1;
+}
+
+uint64_t
+alloc_violations(void)
+{
+	return alloc_bad;
+}
+
+/* The daemon leaves with _exit, which skips LeakSanitizer's own check. */
+void
+alloc_exit_check(void)
+{
+	__lsan_do_leak_check();
+}
+
 #else
 
 NS_IDLE void
@@ -174,6 +236,11 @@ uint64_t
 alloc_violations(void)
 {
 	return 0;
+}
+
+void
+alloc_exit_check(void)
+{
 }
 
 #endif

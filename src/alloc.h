@@ -6,7 +6,8 @@
  * after it, every call is a broken promise ("no heap after startup"): it is
  * logged and counted, and with NANOSHIM_STRICT_ALLOC=1 in the environment
  * the shim aborts, which is how the test suite proves the promise holds.
- * Builds with sanitizers define NS_NO_ALLOC_GUARD and use libc's malloc.
+ * Builds with sanitizers define NS_NO_ALLOC_GUARD and use libc's malloc;
+ * under AddressSanitizer the guard watches it through ASan's hook.
  */
 #ifndef NS_ALLOC_H
 #define NS_ALLOC_H
@@ -18,5 +19,10 @@
 void alloc_seal(bool strict);
 /* Allocations seen after alloc_seal(). */
 uint64_t alloc_violations(void);
+/*
+ * Just before the daemon's _exit: in the sanitizer build, LeakSanitizer's
+ * check (which _exit skips); nothing otherwise.
+ */
+void alloc_exit_check(void);
 
 #endif

@@ -45,7 +45,12 @@ conf_set(size_t i, const char *value, const char *from)
 	char *end;
 	unsigned long v = strtoul(value, &end, 10);
 
-	if (*value == '\0' || *end != '\0' || v == 0)
+	/*
+	 * Digits only: strtoul also takes blanks, a sign and "-1" (which
+	 * would wrap to the maximum).
+	 */
+	if (value[strspn(value, "0123456789")] != '\0' || *value == '\0' ||
+	    *end != '\0' || v == 0)
 		fatalx("%s: %s=%s is not a positive number", from,
 		    conf_table[i].flag, value);
 	if (v > conf_table[i].max) {

@@ -8,7 +8,9 @@
  *
  * A connection failure keeps the event and reconnects with a growing
  * delay (containerd restarting is normal; its events must arrive once it
- * is back).  An error reply is retried after 1 s, 2 s, ... like the Go
+ * is back).  A Forward containerd does not answer within 5 s is not sent
+ * again (containerd would handle it twice): the shim waits on the same
+ * connection.  An error reply is retried after 1 s, 2 s, ... like the Go
  * publisher, and the event dropped after 5 tries.
  */
 #include <errno.h>
@@ -89,6 +91,7 @@ static struct iovec cl_iov[3];
 static uint32_t cl_ilen;
 static bool cl_warned;
 static bool cl_kicked;
+static bool cl_slow;	/* the Forward in flight outlived its timeout */
 
 static const handle_t cl_handle = ((handle_t)K_EVENTS << 56) | (1ull << 32);
 
@@ -289,6 +292,7 @@ ev_pop(void)
 static void
 cl_disconnect(void)
 {
+	cl_slow = false;
 	rfd_close(&cl_rfd);
 	rfd_init(&cl_rfd, -1, cl_handle);
 	memset(cl_iov, 0, sizeof(cl_iov));
@@ -502,6 +506,9 @@ cl_reply(const uint8_t *body, uint32_t len)
 
 	pbs_reset();
 	rtimer_cancel(&cl_timer);
+	if (cl_slow)
+		log_info("events: %s answered again", ev_addr);
+	cl_slow = false;
 	if (pbs_decode(ttrpc_Response_fields, &rsp, body, len, NULL) == 0 &&
 	    (!rsp.has_status || rsp.status.code == GRPC_OK)) {
 		log_debug("event forwarded: %s", e->e_topic);
@@ -632,8 +639,21 @@ cl_event(handle_t h, uint32_t events)
 			break;
 		case CL_SEND:
 		case CL_RECV:
-			/* Abandon this stream; reconnecting is the cure. */
-			cl_lost("forward timed out to", ETIMEDOUT);
+			/*
+			 * containerd is slow or stopped, not gone (a closed
+			 * connection reads as EOF): the Forward stays pending
+			 * where it is and is answered once containerd gets to
+			 * it.  Sent again on a new connection it would arrive
+			 * twice, as containerd still handles the first one.
+			 */
+			if (!cl_slow)
+				log_warnx("events: no answer from %s for %u s "
+				    "(%s); still waiting", ev_addr,
+				    EV_TIMEOUT_MS / 1000,
+				    ev_at(ev_head)->e_topic);
+			cl_slow = true;
+			rtimer_set(&cl_timer, cl_handle, now_ms() +
+			    EV_TIMEOUT_MS);
 			break;
 		default:
 			break;

@@ -132,27 +132,94 @@ close_fd(int *fd)
 	*fd = 0;
 }
 
-/* Decode %XX escapes in place (URI paths and query values). */
-static void
-uri_unescape(char *s)
+/*
+ * Undo %XX escapes in place, as Go's url.PathUnescape (plus: false) or
+ * url.QueryUnescape (plus: true, '+' is a space).  -EINVAL for a '%' not
+ * followed by two hex digits, or an escape that makes a NUL byte (which
+ * could not reach exec or open anyway).
+ */
+static int
+uri_unescape(char *s, bool plus)
 {
+	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
 	char *d = s;
 
 	for (; *s; s++) {
-		if (*s == '%' && s[1] && s[2]) {
-			char hex[3] = { s[1], s[2], 0 };
-			char *end;
-			long v = strtol(hex, &end, 16);
+		if (*s == '%') {
+			const char *h1 = s[1] ? strchr(hex, s[1]) : NULL;
+			const char *h2 = h1 && s[2] ? strchr(hex, s[2]) : NULL;
+			int v;
 
-			if (*end == '\0') {
-				*d++ = (char)v;
-				s += 2;
-				continue;
-			}
+			if (h1 == NULL || h2 == NULL)
+				return -EINVAL;
+			v = (int)((h1 - hex) % 16) * 16 + (int)((h2 - hex) % 16);
+			if (v == 0)
+				return -EINVAL;
+			*d++ = (char)v;
+			s += 2;
+			continue;
 		}
-		*d++ = *s == '+' ? ' ' : *s;
+		*d++ = plus && *s == '+' ? ' ' : *s;
 	}
 	*d = '\0';
+	return 0;
+}
+
+/*
+ * Split the part of a binary:// or file:// URI after "scheme:" (in place)
+ * the way the Go shim sees it through net/url: control characters are
+ * refused; the fragment is dropped; "//authority" is skipped (Go keeps
+ * only Path); the path is unescaped; the query becomes key/value argv
+ * pairs, as Go's `for k, vs := range uri.Query() { k, vs[0] }`: the first
+ * value of each key, "" for a key without '=', pieces with ';' or a bad
+ * escape left out.  Returns the number of argv entries (path not
+ * counted), or -EINVAL for a bad escape or character in the path.
+ */
+int
+io_uri_split(char *s, char **path, char **argv, int max)
+{
+	char *q, *h, *p;
+	int argc = 0;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	if ((h = strchr(s, '#')) != NULL)
+		*h = '\0';
+	if ((q = strchr(s, '?')) != NULL)
+		*q++ = '\0';
+	if (strncmp(s, "//", 2) == 0) {
+		s += 2;
+		p = strchr(s, '/');
+		s = p ? p : s + strlen(s);
+	}
+	if (uri_unescape(s, false) < 0)
+		return -EINVAL;
+	*path = s;
+	while (q && *q && argc + 2 <= max) {
+		char *amp = strchr(q, '&'), *k = q, *v;
+		bool dup = false;
+
+		if (amp)
+			*amp = '\0';
+		q = amp ? amp + 1 : NULL;
+		if (*k == '\0' || strchr(k, ';'))
+			continue;
+		v = strchr(k, '=');
+		if (v)
+			*v++ = '\0';
+		else
+			v = k + strlen(k);
+		if (uri_unescape(k, true) < 0 || uri_unescape(v, true) < 0)
+			continue;
+		for (int i = 0; i < argc && !dup; i += 2)
+			dup = strcmp(argv[i], k) == 0;
+		if (dup)
+			continue;
+		argv[argc++] = k;
+		argv[argc++] = v;
+	}
+	return argc;
 }
 
 /* --- opening -------------------------------------------------------------- */
@@ -214,10 +281,13 @@ mkdir_p(char *path, mode_t mode)
 static int
 open_file_uri(struct io *io, const char *uri, char *msg, size_t cap)
 {
-	char *path = scratch_printf("%s", uri + 7);
+	char *buf = scratch_printf("%s", uri + 5), *path, *argv[2];
 	int fd;
 
-	uri_unescape(path);
+	if (io_uri_split(buf, &path, argv, 0) < 0) {
+		snprintf(msg, cap, "invalid file:// URI %s", uri);
+		return -EINVAL;
+	}
 	if (path[0] != '/') {
 		snprintf(msg, cap, "file:// path %s is not absolute", path);
 		return -EINVAL;
@@ -254,35 +324,19 @@ static int
 open_binary(struct io *io, const struct io_spec *sp, const char *uri,
     char *msg, size_t cap)
 {
-	char *buf = scratch_printf("%s", uri + 9);
-	char *argv[IO_LOGGER_ARGS + 2], *q, *kv;
+	char *buf = scratch_printf("%s", uri + 7);
+	char *argv[IO_LOGGER_ARGS + 2];
 	const char *envp[3];
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rdy[2] = { -1, -1 };
-	int fds[6], argc = 0, e;
+	int fds[6], argc, e;
 
-	q = strchr(buf, '?');
-	if (q)
-		*q++ = '\0';
-	uri_unescape(buf);
-	argv[argc++] = buf;
-	while (q && *q && argc < IO_LOGGER_ARGS) {
-		char *amp = strchr(q, '&'), *eq;
-
-		if (amp)
-			*amp = '\0';
-		kv = q;
-		q = amp ? amp + 1 : NULL;
-		eq = strchr(kv, '=');
-		if (eq)
-			*eq++ = '\0';
-		uri_unescape(kv);
-		argv[argc++] = kv;
-		if (eq) {
-			uri_unescape(eq);
-			argv[argc++] = eq;
-		}
+	argc = io_uri_split(buf, &argv[0], argv + 1, IO_LOGGER_ARGS);
+	if (argc < 0) {
+		snprintf(msg, cap, "invalid binary:// URI %s", uri);
+		return -EINVAL;
 	}
-	argv[argc] = NULL;
+	buf = argv[0];
+	argv[argc + 1] = NULL;
 	if (access(buf, X_OK) < 0) {
 		snprintf(msg, cap, "failed to start binary process: %s: %s",
 		    buf, strerror(errno));

@@ -38,6 +38,14 @@ typedef void io_ready_fn(handle_t owner, int err, const char *msg);
 typedef void io_drained_fn(handle_t owner);
 
 void io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained);
+/*
+ * Split what follows "binary:" or "file:" in a stdio URI, in place, as
+ * the Go shim's net/url does: *path the unescaped path, argv the query as
+ * key/value pairs (first value of each key; "" for a key without '=').
+ * The number of argv entries (at most max), or -EINVAL for a malformed
+ * URI (control character, bad %-escape or an escaped NUL in the path).
+ */
+int io_uri_split(char *s, char **path, char **argv, int max);
 /* Offer a reaped pid (logging binaries); true if it was one. */
 bool io_reaped(pid_t pid, int status, const struct timespec *when);
 

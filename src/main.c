@@ -764,6 +764,7 @@ serve(void)
 	if (sock_path[0])
 		unlink(sock_path);
 	log_info("exiting");
+	alloc_exit_check();
 	_exit(0);
 }
 

@@ -92,6 +92,12 @@ overlay_compact(char *data, size_t *n, char *common, size_t cap)
 	end = strchr(lo, ',');
 	if (end == NULL)
 		end = data + *n;
+	/*
+	 * An empty last layer ("a:b:") would be dropped by the rebuild below,
+	 * turning a list the kernel refuses into one it takes: leave it.
+	 */
+	if (end > lo && end[-1] == ':')
+		return 0;
 	/* Longest common prefix of the ':'-separated dirs. */
 	for (p = lo; p < end; p = q + 1) {
 		size_t i = 0;

@@ -377,6 +377,8 @@ oom_poll(handle_t watch)
 
 	if (w == NULL)
 		return;
+	/* An entry point like the others: oom_path and oom_buf are scratch. */
+	oom_scratch();
 	if (w->ow_v2)
 		oom_check_v2(w, watch, false);
 	else

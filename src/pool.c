@@ -32,6 +32,12 @@ region_map(size_t len)
 
 	if (p == MAP_FAILED)
 		fatal("reserve %zu bytes", len);
+	/*
+	 * Reserved, mostly never touched: with transparent huge pages set to
+	 * "always" (Debian's kernels) the first write into an aligned 2 MiB
+	 * stretch would map all of it.
+	 */
+	madvise(p, len, MADV_NOHUGEPAGE);
 	log_debug("region: %zu KiB at %p", len >> 10, p);
 	return p;
 }

@@ -414,6 +414,14 @@ proc_status_of(const struct proc *p)
 	}
 }
 
+static int64_t proc_timeout_ms;	/* of the request being served */
+
+void
+proc_call_timeout(int64_t ms)
+{
+	proc_timeout_ms = ms;
+}
+
 struct parked *
 parked_take(uint8_t kind, uint8_t op, struct ttrpc_ref ref, struct proc *p,
     struct status *st)
@@ -430,6 +438,7 @@ parked_take(uint8_t kind, uint8_t op, struct ttrpc_ref ref, struct proc *p,
 	pk->pk_op = op;
 	pk->pk_ref = ref;
 	pk->pk_proc = p ? pool_handle(&proc_pool, p) : HANDLE_NONE;
+	pk->pk_timeout_ms = proc_timeout_ms;
 	return pk;
 }
 
@@ -489,6 +498,9 @@ proc_runc(struct proc *p, struct parked *pk, uint8_t ff_op,
 	rq.rq_cookie = pk ? pool_handle(&parked_pool, pk) :
 	    ((1ull << 63) | ff_op);
 	rq.rq_done = proc_runc_done;
+	/* A parked call's runc dies with the caller's deadline. */
+	if (timeout_ms <= 0 && pk)
+		timeout_ms = pk->pk_timeout_ms;
 	rq.rq_deadline = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
 	/*
 	 * One runc call at a time per container, as the Go shim holds the

@@ -113,6 +113,12 @@ void proc_replies(const struct proc_replies *r);
 
 void proc_init(uint32_t max_ctrs, uint32_t max_procs, uint32_t max_parked,
     const char *ns);
+/*
+ * The deadline of the request being served (ms, 0: none), set by task
+ * around each call: a runc command a parked call starts is killed when it
+ * passes, as the Go shim's exec.CommandContext does.
+ */
+void proc_call_timeout(int64_t ms);
 
 int proc_create(const struct proc_create *pc, struct ttrpc_ref ref,
     struct status *st);

@@ -2,6 +2,7 @@
  * scratch - see scratch.h.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,35 @@
 /* Pages kept after a big callback; the rest go back to the kernel. */
 #define SCRATCH_KEEP	(4u << 10)
 
+/*
+ * Under AddressSanitizer (the sanitizer builds and the fuzzers) what is
+ * not handed out is poisoned and each piece is followed by a redzone, so
+ * a read or write past the end of a scratch buffer is reported like one
+ * past a malloc'd block.  Otherwise these cost nothing.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SCRATCH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SCRATCH_ASAN 1
+#endif
+#endif
+#ifdef SCRATCH_ASAN
+#include <sanitizer/asan_interface.h>
+#define SCRATCH_REDZONE	16u
+#define scratch_poison(at, n)	ASAN_POISON_MEMORY_REGION(scratch_mem + (at), n)
+#define scratch_unpoison(at, n)	\
+	ASAN_UNPOISON_MEMORY_REGION(scratch_mem + (at), n)
+#else
+#define SCRATCH_REDZONE	0u
+#define scratch_poison(at, n)	((void)(at), (void)(n))
+#define scratch_unpoison(at, n)	((void)(at), (void)(n))
+#endif
+
 static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
 static size_t scratch_top, scratch_hwm, scratch_max;
 static size_t scratch_last, scratch_last_hwm;	/* for scratch_trim */
+static bool scratch_armed;	/* ASan: the whole arena was poisoned once */
 
 NS_IDLE /*
  * A broken invariant: say so without the logger (which formats in
@@ -61,6 +88,7 @@ scratch_reset(void)
 		scratch_max = scratch_hwm;
 	if (scratch_hwm > SCRATCH_KEEP)
 		scratch_give(SCRATCH_KEEP, scratch_hwm - SCRATCH_KEEP);
+	scratch_poison(0, scratch_hwm);
 	scratch_top = 0;
 	scratch_hwm = 0;
 }
@@ -68,11 +96,16 @@ scratch_reset(void)
 NS_IDLE void *
 scratch_alloc(size_t n)
 {
-	size_t at = (scratch_top + 7) & ~(size_t)7;
+	size_t at = (scratch_top + SCRATCH_REDZONE + 7) & ~(size_t)7;
 	void *p;
 
 	if (n > SCRATCH_SIZE || at > SCRATCH_SIZE - n)
 		scratch_exhausted();
+	if (!scratch_armed) {
+		scratch_armed = true;
+		scratch_poison(0, SCRATCH_SIZE);
+	}
+	scratch_unpoison(at, n);
 	p = scratch_mem + at;
 	scratch_last = at;
 	scratch_last_hwm = scratch_hwm;
@@ -90,6 +123,7 @@ scratch_trim(void *p, size_t used)
 	/* Only the latest allocation can shrink. */
 	if (at != scratch_last || at + used > scratch_top)
 		return;
+	scratch_poison(at + used, scratch_top - at - used);
 	scratch_top = at + used;
 	scratch_hwm = scratch_last_hwm > scratch_top ? scratch_last_hwm :
 	    scratch_top;
@@ -100,7 +134,8 @@ scratch_trim(void *p, size_t used)
 NS_IDLE char *
 scratch_printf(const char *fmt, ...)
 {
-	size_t room = SCRATCH_SIZE - ((scratch_top + 7) & ~(size_t)7);
+	size_t room = SCRATCH_SIZE - ((scratch_top + SCRATCH_REDZONE + 7) &
+	    ~(size_t)7);
 	va_list ap;
 	char *p;
 	int n;
@@ -136,8 +171,10 @@ scratch_mark(void)
 NS_IDLE void
 scratch_back(size_t mark)
 {
-	if (mark <= scratch_top)
+	if (mark <= scratch_top) {
+		scratch_poison(mark, scratch_top - mark);
 		scratch_top = mark;
+	}
 }
 
 NS_IDLE size_t

@@ -780,7 +780,9 @@ task_dispatch(const struct ttrpc_call *call)
 
 	for (i = 0; i < sizeof(task_methods) / sizeof(task_methods[0]); i++) {
 		if (strcmp(call->tc_method, task_methods[i].name) == 0) {
+			proc_call_timeout(timeout_ms(call));
 			task_methods[i].fn(call);
+			proc_call_timeout(0);
 			return true;
 		}
 	}

@@ -44,11 +44,13 @@
 #include "ttrpc.pb.h"
 
 /*
- * A large frame that makes no progress for this long, while another
- * connection waits for the buffer, loses it (a local client writes 4 MiB
- * in milliseconds; one that stops is stuck or hostile).
+ * While another connection waits for the buffer, a large frame must come
+ * in at BIG_MIN_BYTES per BIG_STALL_MS at least, or it loses the buffer
+ * (a local client writes 4 MiB in milliseconds; one that stops or
+ * trickles is stuck or hostile).
  */
 #define BIG_STALL_MS	1000u
+#define BIG_MIN_BYTES	(64u << 10)
 
 enum conn_state {
 	C_BUF,		/* frames come through c_in */
@@ -490,6 +492,17 @@ slice_name(const struct pbs *s, char *dst, size_t cap)
 			dst[i] = '?';
 }
 
+/*
+ * The frame capture build (make fuzz-capture, tests/fuzz/frame_dump.c)
+ * keeps every frame served as a fuzz corpus input; elsewhere it is nothing.
+ */
+#ifdef NS_FRAME_DUMP
+void ttrpc_frame_dump(uint32_t sid, uint8_t type, const uint8_t *body,
+    uint32_t len);
+#else
+#define ttrpc_frame_dump(sid, type, body, len) ((void)0)
+#endif
+
 /* One complete frame. */
 static void
 conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
@@ -501,6 +514,7 @@ conn_frame(struct conn *c, uint32_t sid, uint8_t type, const uint8_t *body,
 	const char *err = NULL;
 	unsigned i;
 
+	ttrpc_frame_dump(sid, type, body, len);
 	if (type != TTRPC_REQUEST) {
 		/* ttrpc 1.1 servers ignore anything but requests. */
 		log_debug("ignoring ttrpc message type %u on stream %u",
@@ -729,17 +743,18 @@ conn_read(struct conn *c)
 }
 
 /*
- * The big buffer is one: a client that stops in the middle of a large
- * frame must not keep everybody else's large requests waiting.  While
- * others wait, a holder that made no progress for BIG_STALL_MS is cut off.
+ * The big buffer is one: a client that stops, or sends a byte now and
+ * then, in the middle of a large frame must not keep everybody else's
+ * large requests waiting.  While others wait, a holder that brought less
+ * than BIG_MIN_BYTES in the last BIG_STALL_MS is cut off.
  */
 static void
 conn_stall_check(struct conn *c, handle_t h)
 {
 	if (c->c_state != C_BIG || ttrpc_big_owner != h)
 		return;
-	if (c->c_got == c->c_big_seen && big_head != 0) {
-		conn_kill(c, "stalled in the middle of a large frame while "
+	if (c->c_got - c->c_big_seen < BIG_MIN_BYTES && big_head != 0) {
+		conn_kill(c, "too slow in the middle of a large frame while "
 		    "others wait for the large-frame buffer");
 		return;
 	}

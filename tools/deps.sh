@@ -4,6 +4,8 @@
 # Build: gcc make musl-tools (release binary), nanopb + protobuf-compiler +
 # python3-protobuf (make gen), libcmocka-dev (unit tests), curl (fetching
 # nanopb's runtime sources from Debian's archive).
+# Fuzzing and sanitizer passes: clang and its runtime libraries (libFuzzer,
+# ASan, UBSan: libclang-rt-dev), valgrind.
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests), criu (runc's checkpoint/restore: the
@@ -20,6 +22,9 @@
 # CRI tests and bench (tests/cri, bench/pods.sh): python3-grpcio (our CRI
 # client) and containernetworking-plugins (bridge, host-local, loopback);
 # tools/cri-api.sh fetches the CRI api.proto.
+# VM cells (tests/vm): qemu-system-x86 (the guest under TCG), systemd and
+# dbus (the v2-systemd cell boots them from the host's root); the guest
+# kernel is unpacked into build/vm by tests/vm/fetch.sh, not installed.
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
@@ -28,7 +33,8 @@ golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
 golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
 stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
-xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins"
+xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins
+qemu-system-x86 systemd dbus clang libclang-rt-dev valgrind"
 
 missing=
 for p in $pkgs; do

@@ -41,8 +41,8 @@ CRI_REPO=$(cd "$CRI_DIR/../.." && pwd)
 
 PY=/usr/bin/python3
 GO_SHIM=${GO_SHIM:-/usr/bin/containerd-shim-runc-v2}
-CONTAINERD_BIN=${CONTAINERD_BIN:-$(command -v containerd)}
-CTR_BIN=${CTR_BIN:-$(command -v ctr)}
+CONTAINERD_BIN=$(_abs_bin "${CONTAINERD_BIN:-containerd}")
+CTR_BIN=$(_abs_bin "${CTR_BIN:-ctr}")
 CNI_BIN_DIR=${CNI_BIN_DIR:-/usr/lib/cni}
 CRI_LOG_LEVEL=${CRI_LOG_LEVEL:-debug}
 CRI_PAUSE=${CRI_PAUSE:-$CRI_REPO/build/cri/pause}

@@ -40,6 +40,23 @@ RUNC_STATE=/run/containerd/runc
 CGROUP_ROOT=/sys/fs/cgroup
 export LIB_DIR SHIM CONTAINERD_BIN CTR_BIN
 
+# The host's cgroup layout: CGROUP_V2=1 on a pure cgroup v2 host (cgroup2
+# at /sys/fs/cgroup, as in tests/vm), 0 on v1 or hybrid.
+CGROUP_V2=0
+[ "$(stat -f -c %T "$CGROUP_ROOT" 2>/dev/null)" = cgroup2fs ] && CGROUP_V2=1
+
+# Runtime options.  RUNC_BINARY (BinaryName: crun, ...) and
+# SYSTEMD_CGROUP=1 (runc's systemd cgroup driver) make ctr_run pass
+# containerd.runc.v1.Options; ctr sends them only for the runtime name
+# io.containerd.runc.v2, which containerd resolves in its cwd ($D) first,
+# where suite_setup links $SHIM as containerd-shim-runc-v2.  With
+# SYSTEMD_CGROUP=1 a container's cgroup is the scope
+# system.slice/$NS-<id>.scope (ctr needs --cgroup with the driver: the
+# kubelet's form slice:prefix:name).
+RUNC_BINARY=${RUNC_BINARY:-}
+SYSTEMD_CGROUP=${SYSTEMD_CGROUP:-0}
+export RUNC_BINARY SYSTEMD_CGROUP
+
 # Applets linked into the container's /bin.  busybox --list is not used:
 # on Debian it lists "busybox" itself, which would replace the binary.
 ROOTFS_APPLETS=(sh ash cat sleep echo ls true false head tail dd wc od
@@ -78,8 +95,10 @@ pid_alive() {
 }
 
 # wait_until <timeout-seconds> <cmd...>: poll cmd until it succeeds.
+# The timeout is multiplied by SLOW (an integer, default 1): the VM
+# harness (tests/vm) sets it for guests that run 10x slower.
 wait_until() {
-	local limit=$(($(now_ms) + ${1%.*} * 1000))
+	local limit=$(($(now_ms) + ${1%.*} * 1000 * ${SLOW:-1}))
 	shift
 	while :; do
 		"$@" && return 0
@@ -219,7 +238,7 @@ _set_ctr_array
 
 # ctr_bounded: ctr_ns with a time limit, for the harness's own calls.
 ctr_bounded() {
-	timeout -k 5 30 "$CTR_BIN" --address "$CTR_ADDR" --namespace "$NS" "$@"
+	timeout -k 5 $((30 * ${SLOW:-1})) "$CTR_BIN" --address "$CTR_ADDR" --namespace "$NS" "$@"
 }
 
 # ctr_run [run-flags...] ID [CMD ARG...]
@@ -233,8 +252,40 @@ ctr_run() {
 		flags+=("$1")
 		shift
 	done
-	ctr_ns run --runtime "$SHIM" --fifo-dir "$D/fifo" --env PATH=/bin \
+	runtime_flags "$1"
+	ctr_ns run "${RUNTIME_FLAGS[@]}" --fifo-dir "$D/fifo" --env PATH=/bin \
 		"${flags[@]}" --rootfs "$ROOTFS" "$@"
+}
+
+# runtime_flags <id>: RUNTIME_FLAGS, the ctr run flags that pick our
+# runtime (and its options, see RUNC_BINARY) for container <id>.
+runtime_flags() {
+	RUNTIME_FLAGS=(--runtime "$SHIM")
+	[ -n "$RUNC_BINARY" ] || [ "$SYSTEMD_CGROUP" = 1 ] || return 0
+	RUNTIME_FLAGS=(--runtime io.containerd.runc.v2)
+	[ -n "$RUNC_BINARY" ] && RUNTIME_FLAGS+=(--runc-binary "$RUNC_BINARY")
+	[ "$SYSTEMD_CGROUP" = 1 ] &&
+		RUNTIME_FLAGS+=(--runc-systemd-cgroup "--cgroup=system.slice:$NS:$1")
+	return 0
+}
+
+# container_cgroup <id>: the cgroup path runc gives container <id> (as in
+# /proc/<pid>/cgroup); container_cgroup_dir <id> [controller]: its
+# directory (v1: in that controller's hierarchy, default pids).
+container_cgroup() {
+	if [ "$SYSTEMD_CGROUP" = 1 ]; then
+		echo "/system.slice/$NS-$1.scope"
+	else
+		echo "/$NS/$1"
+	fi
+}
+
+container_cgroup_dir() {
+	if [ "$CGROUP_V2" = 1 ]; then
+		echo "$CGROUP_ROOT$(container_cgroup "$1")"
+	else
+		echo "$CGROUP_ROOT/${2:-pids}$(container_cgroup "$1")"
+	fi
 }
 
 ctr_exec() { # ctr_exec [exec-flags...] ID CMD...
@@ -496,8 +547,15 @@ _no_zombie_children() {
 }
 
 # cgroup_of <pid> <controller>: the v1 cgroup directory of a process.
+# On a v2 host: the one unified directory, whatever the controller.
 cgroup_of() {
 	local path
+	if [ "$CGROUP_V2" = 1 ]; then
+		path=$(sed -n 's/^0:://p' /proc/"$1"/cgroup)
+		[ -n "$path" ] || return 1
+		echo "$CGROUP_ROOT$path"
+		return 0
+	fi
 	path=$(awk -F: -v c="$2" '$2 == c { print $3 }' /proc/"$1"/cgroup)
 	[ -n "$path" ] || return 1
 	echo "$CGROUP_ROOT/$2$path"
@@ -517,11 +575,12 @@ no_mounts_under() {
 
 # procs_of_container <id>: pids whose cgroup is the container's.
 procs_of_container() {
-	local f c
+	local f c rel
+	rel=$(container_cgroup "$1")
 	for f in /proc/[0-9]*/cgroup; do
 		while IFS= read -r c; do
 			case "$c" in
-			*":/$NS/$1") echo "${f//[^0-9]/}" && break ;;
+			*":$rel") echo "${f//[^0-9]/}" && break ;;
 			esac
 		done 2>/dev/null <"$f"
 	done
@@ -550,7 +609,7 @@ no_leftovers() {
 		_gone "$D/root/io.containerd.runtime.v2.task/$NS/$id"
 	assert_eventually 5 "$id: runc state removed" _gone "$RUNC_STATE/$NS/$id"
 	assert_eventually 5 "$id: pids cgroup removed" \
-		_gone "$CGROUP_ROOT/pids/$NS/$id"
+		_gone "$(container_cgroup_dir "$id" pids)"
 	[ "$sock" = --socket-may-stay ] ||
 		assert_eventually 5 "$id: shim socket removed" _gone "$(sha_socket "$id")"
 }
@@ -779,8 +838,15 @@ suite_setup() {
 	_set_ctr_array
 	_snapshot_host
 	mkdir -p "$D/fifo" "$D/t" || exit 2
+	# For the runtime name io.containerd.runc.v2 (runtime_flags).
+	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
 	make_rootfs "$ROOTFS" || exit 2
 	write_config
+	# The runtime name io.containerd.runc.v2 resolves to this file in
+	# containerd's cwd first (spec 10): with it, `ctr run --runtime
+	# io.containerd.runc.v2 --runc-binary X` reaches the shim under test
+	# with binary_name=X (the fault tests' runc wrappers).
+	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
 	containerd_start || exit 2
 	if _sampler_wanted; then
 		sampler_start
@@ -801,6 +867,7 @@ _sampler_wanted() {
 
 sampler_start() {
 	: >"$D/invariants.log"
+	: >"$D/sampler.pid"
 	(
 		trap 'exit 0' TERM
 		sampler_loop
@@ -812,7 +879,7 @@ sampler_stop() {
 	local p
 	p=$(cat "$D/sampler.pid" 2>/dev/null) || return 0
 	kill "$p" 2>/dev/null
-	wait_gone 5 "$p"
+	wait_gone 5 "$p" || { kill -KILL "$p" 2>/dev/null && wait_gone 5 "$p"; }
 	rm -f "$D/sampler.pid"
 }
 
@@ -825,7 +892,9 @@ sampler_loop() {
 	local hz samples=0 parent=$$
 	local -A shim=() sid=() base_data=() base_anon=() zsince=() said=()
 	hz=$(getconf CLK_TCK)
-	while :; do
+	# It also ends by itself once the suite has stopped it (or is gone):
+	# a sampler left running would hold whatever fds run.sh inherited.
+	while [ -e "$D/sampler.pid" ]; do
 		# A runner killed by SIGKILL cannot stop its sampler: it ends
 		# itself, or it would hold the runner's inherited fds (a flock
 		# around the run) for ever.
@@ -973,11 +1042,14 @@ kill_our_shims() {
 # then runc's records of it.
 kill_container_procs() {
 	local f p c
-	for f in "$CGROUP_ROOT"/pids/"$NS"/*/cgroup.procs; do
+	for f in "$CGROUP_ROOT"/pids/"$NS"/*/cgroup.procs \
+		"$CGROUP_ROOT/$NS"/*/cgroup.procs \
+		"$CGROUP_ROOT"/system.slice/"$NS"-*.scope/cgroup.procs; do
 		[ -e "$f" ] || continue
 		c=${f%/cgroup.procs}
 		[ -e "$CGROUP_ROOT/freezer/$NS/${c##*/}/freezer.state" ] &&
 			echo THAWED >"$CGROUP_ROOT/freezer/$NS/${c##*/}/freezer.state"
+		[ -e "$c/cgroup.freeze" ] && echo 0 >"$c/cgroup.freeze"
 		while read -r p; do
 			kill -KILL "$p" 2>/dev/null
 		done <"$f"
@@ -1013,7 +1085,7 @@ remove_new_sockets() {
 
 remove_cgroups() {
 	local d
-	for d in "$CGROUP_ROOT"/*/"$NS"; do
+	for d in "$CGROUP_ROOT"/*/"$NS" "$CGROUP_ROOT/$NS"; do
 		[ -d "$d" ] || continue
 		find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 		rmdir "$d" 2>/dev/null

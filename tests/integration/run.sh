@@ -15,6 +15,9 @@
 #                 `--runtime $SHIM` (default /usr/bin/containerd-shim-runc-v2)
 #   TEST_TIMEOUT  per-test time limit in seconds (default 120); a test may
 #                 ask for more with a line "# TIMEOUT: <seconds>"
+#   SLOW          integer slack factor for slow hosts (default 1): time
+#                 limits and wait_until timeouts are multiplied by it
+#                 (tests/vm/run.sh sets it for guests under qemu TCG)
 #   INVARIANTS    1 forces the invariant sampler on, 0 off; default: on
 #                 when the basename of SHIM contains "nanoshim".  It checks
 #                 every ~100 ms that each shim daemon has 1 thread, that
@@ -22,6 +25,10 @@
 #                 startup, and that no child stays a zombie
 #   INVARIANTS_SETTLE_MS  age of a shim before its memory baseline is
 #                 taken (default 500)
+#   SAN_LOG_DIR   a directory where the sanitizer build's reports go
+#                 (ASAN_OPTIONS / UBSAN_OPTIONS log_path under it): any
+#                 file there at the end fails the suite (make
+#                 integration-san)
 #   KEEP_D=1      keep the suite directory (containerd.log, per-test output
 #                 in t/<name>/output) instead of removing it
 #   VERBOSE=1     print the output of passing tests too
@@ -127,6 +134,21 @@ leftovers() {
 	return 0
 }
 
+# san_reports_new: sanitizer report files that appeared since the last
+# call (SAN_LOG_DIR), with their first lines.
+san_reports_new() {
+	local f
+	[ -n "${SAN_LOG_DIR:-}" ] || return 0
+	touch "$D/san.seen"
+	for f in "$SAN_LOG_DIR"/*; do
+		[ -e "$f" ] || continue
+		grep -qxF "$f" "$D/san.seen" && continue
+		echo "$f" >>"$D/san.seen"
+		echo "sanitizer report $f:"
+		head -30 "$f"
+	done
+}
+
 clean_after_leak() {
 	ns_force_clean
 	kill_our_shims
@@ -151,6 +173,7 @@ run_one() {
 	name=$(basename "$file" .sh)
 	limit=$(sed -n 's/^# TIMEOUT: *\([0-9][0-9]*\).*/\1/p' "$file" | head -1)
 	[ -n "$limit" ] && [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
+	limit=$((limit * ${SLOW:-1}))
 	T=$D/t/$name
 	TEST_NAME=$name
 	export T TEST_NAME
@@ -169,6 +192,7 @@ run_one() {
 	took=$(secs_since "$start")
 	leak=$(leftovers)
 	[ -n "$leak" ] && clean_after_leak
+	leak+=$(san_reports_new)
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		report FAIL "$name" " (timeout after ${limit}s)"
 	elif [ "$rc" -eq 77 ] && [ -z "$leak" ]; then
@@ -197,6 +221,10 @@ final_checks() {
 		if [ -s "$D/invariants.log" ]; then
 			problems+=$'shim invariants violated:\n'$(head -50 "$D/invariants.log")$'\n'
 		fi
+	fi
+	if [ -n "${SAN_LOG_DIR:-}" ] && [ -n "$(ls -A "$SAN_LOG_DIR" 2>/dev/null)" ]; then
+		problems+="sanitizer reports in $SAN_LOG_DIR:"$'\n'
+		problems+=$(head -c 3000 "$SAN_LOG_DIR"/* 2>/dev/null)$'\n'
 	fi
 	no_shims || problems+="shim processes left: $(shim_procs_all | tr '\n' ' ')"$'\n'
 	[ -z "$(mounts_under "$D/state")" ] ||

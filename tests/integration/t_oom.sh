@@ -1,9 +1,11 @@
 # shellcheck shell=bash disable=SC2016 # container scripts in single quotes
 # A container that allocates past its --memory-limit (16 MiB) is killed by
 # the kernel: exit status 137, and the shim publishes /tasks/oom (v1:
-# eventfd on memory.oom_control) before the container's /tasks/exit.  The
-# kernel may report several OOMs for one container (the Go shim then
-# sends one /tasks/oom each), so repeats are folded before comparing.
+# eventfd on memory.oom_control; v2, in tests/vm: inotify on the cgroup's
+# memory.events, whose oom_kill count rose) before the container's
+# /tasks/exit.  The kernel may report several OOMs for one container (the
+# Go shim then sends one /tasks/oom each), so repeats are folded before
+# comparing.
 
 events_start || exit 1
 limit=16777216

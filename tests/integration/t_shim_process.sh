@@ -6,7 +6,8 @@
 # child, own process group), with cwd = bundle, fds 0/1 = /dev/null, fd 2
 # = the bundle's log FIFO, oom_score_adj = containerd's + 1; it is the
 # init's parent (subreaper) and the init starts with no blocked or ignored
-# signals.  nanoshim only: one thread and every other fd close-on-exec.
+# signals.  nanoshim only: one thread, no transparent huge pages and every
+# other fd close-on-exec.
 
 id=sp1
 assert_ok "run -d" ctr_run -d "$id" sleep 1000 || exit 1
@@ -42,6 +43,11 @@ log "shim $shim: threads $(threads_of "$shim"), rss $(rss_kb_of "$shim") kB," \
 	"vmdata $(vmdata_kb_of "$shim") kB, fds $(find "/proc/$shim/fd" -mindepth 1 | wc -l)"
 if is_nanoshim; then
 	assert_eq 1 "$(threads_of "$shim")" "threads"
+	# No transparent huge page in the reserved pools: with THP "always"
+	# (Debian's kernels, tests/vm) one write would map 2 MiB of RSS.
+	log "transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+	assert_eq 0 "$(awk '$1 == "AnonHugePages:" { print $2 }' "/proc/$shim/smaps_rollup")" \
+		"AnonHugePages of the shim (kB)"
 	for f in /proc/"$shim"/fdinfo/*; do
 		n=${f##*/}
 		[ "$n" -gt 2 ] || continue

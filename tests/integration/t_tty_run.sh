@@ -6,12 +6,16 @@
 # so it runs under ptyrun.py.
 
 pty() {
-	python3 "$LIB_DIR/ptyrun.py" -t 30 "$@"
+	python3 "$LIB_DIR/ptyrun.py" -t $((30 * ${SLOW:-1})) "$@"
 }
-run_t=("${CTR[@]}" run --runtime "$SHIM" --fifo-dir "$D/fifo" --env PATH=/bin
-	--rm -t --rootfs "$ROOTFS")
+run_t() { # <id>: RUN_T, the ctr run -t command line up to the id
+	runtime_flags "$1"
+	RUN_T=("${CTR[@]}" run "${RUNTIME_FLAGS[@]}" --fifo-dir "$D/fifo"
+		--env PATH=/bin --rm -t --rootfs "$ROOTFS" "$1")
+}
 
-out=$(pty -- "${run_t[@]}" ty1 sh -c 'echo hello-from-tty; tty; exit 4')
+run_t ty1
+out=$(pty -- "${RUN_T[@]}" sh -c 'echo hello-from-tty; tty; exit 4')
 assert_eq 4 $? "exit status of run -t"
 assert_contains "$out" "hello-from-tty" "output through the terminal"
 assert_contains "$out" "/dev/pts/" "init has a pty"
@@ -23,7 +27,8 @@ until s=$(size); [ -n "$s" ] && [ "$s" != "0 0" ]; do sleep 0.05; done
 echo "INIT $s"
 while [ "$(size)" = "$s" ]; do sleep 0.05; done
 echo "NEW $(size)"'
-out=$(pty -s 33x111 -r 44x122 -w INIT -- "${run_t[@]}" ty2 sh -c "$script")
+run_t ty2
+out=$(pty -s 33x111 -r 44x122 -w INIT -- "${RUN_T[@]}" sh -c "$script")
 assert_eq 0 $? "exit status of resize run"
 assert_contains "$out" "INIT 33 111" "initial size"
 assert_contains "$out" "NEW 44 122" "size after resize"

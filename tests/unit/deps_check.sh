@@ -12,7 +12,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
 TOOLS="containerd ctr runc crun criu busybox script unshare nsenter ip
-protoc musl-gcc /usr/bin/python3 git curl stress-ng"
+protoc musl-gcc /usr/bin/python3 git curl stress-ng clang valgrind prlimit"
 
 pkgs=$(sed -n '/^pkgs="/,/"$/p' "$root/tools/deps.sh" | tr -d '"' |
 	sed 's/^pkgs=//' | tr -s ' \t\n' '\n')

@@ -512,6 +512,29 @@ test_overlay_long_root(void **state)
 	check_overlay(base, mkdir_tmp("m10"), 200);
 }
 
+/*
+ * A long list ending with an empty layer ("...:") is not shortened (that
+ * dropped the empty layer and mounted what the kernel would refuse); it
+ * is then too long for one page.  Found by tests/fuzz f_mount.
+ */
+static void
+test_overlay_trailing_colon(void **state)
+{
+	static char opt[32768];
+	const char *o[1] = { opt };
+	const char *d;
+
+	(void)state;
+	NEED_MOUNT();
+	assert_int_equal(make_layers(unit_path("o11"), 100, opt,
+	    sizeof(opt) - 2), 0);
+	strcat(opt, ":");
+	d = mkdir_tmp("m11");
+	assert_int_equal(mnt(d, "overlay", "overlay", "", o, 1, err,
+	    sizeof(err)), -E2BIG);
+	assert_int_equal(mount_unmount_all(d), 0);
+}
+
 int
 main(void)
 {
@@ -531,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_overlay_long_lowerdir),
 		cmocka_unit_test(test_overlay_compact_like_containerd),
 		cmocka_unit_test(test_overlay_long_root),
+		cmocka_unit_test(test_overlay_trailing_colon),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

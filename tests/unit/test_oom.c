@@ -469,6 +469,37 @@ test_v2_inotify(void **state)
 	assert_int_equal(calls, 4);
 }
 
+/*
+ * oom_poll is an entry point of its own (proc calls it when an init
+ * exits, in some other module's callback): it must take its buffers from
+ * scratch itself, not write through pointers left from an earlier
+ * callback into memory scratch has handed out again since.  (Found by
+ * tests/fuzz f_cgroup: the path and memory.events went into the caller's
+ * live scratch.)
+ */
+static void
+test_v2_poll_own_scratch(void **state)
+{
+	handle_t h;
+	char *mine;
+	size_t i;
+
+	(void)state;
+	scratch_reset();
+	fake_v2();
+	assert_int_equal(watch(OWNER_A, &h), 0);
+	/* A later callback: scratch starts over, the caller owns it now. */
+	scratch_reset();
+	mine = scratch_alloc(8192);
+	memset(mine, 'A', 8192);
+	poll_now(h);
+	assert_int_equal(calls, 1);
+	for (i = 0; i < 8192 && mine[i] == 'A'; i++)
+		;
+	assert_int_equal(i, 8192);
+	oom_unwatch(h);
+}
+
 /* The last kill and the end come together: reported, then stopped. */
 static void
 test_v2_kill_then_empty(void **state)
@@ -621,6 +652,7 @@ main(void)
 		cmocka_unit_test_setup(test_pool_full, reset),
 		cmocka_unit_test_setup(test_v2_inotify, reset),
 		cmocka_unit_test_setup(test_v2_kill_then_empty, reset),
+		cmocka_unit_test_setup(test_v2_poll_own_scratch, reset),
 		cmocka_unit_test_setup(test_v2_removed, reset),
 		cmocka_unit_test_setup(test_v2_errors, reset),
 		cmocka_unit_test_setup_teardown(test_v1_real_oom, reset,
