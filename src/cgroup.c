@@ -303,7 +303,7 @@ cg_read(int dfd, const char *name, char *buf, size_t cap)
 }
 
 /* One number file (readUint).  -errno, or -EINVAL when not a number. */
-static int
+NS_RARE static int
 cg_read_uint(int dfd, const char *name, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -321,7 +321,7 @@ cg_read_uint(int dfd, const char *name, uint64_t *v)
  * A number file that may say "max" (v2 getStatFileContentUint64, and
  * getPidValue): "max" gives maxv.  Other text gives 0, as in Go.
  */
-static int
+NS_RARE static int
 cg_read_max(int dfd, const char *name, uint64_t maxv, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -351,7 +351,7 @@ struct cg_key {
  * not a number leaves its field alone.  Returns the number of well-formed
  * lines (v2 only reports memory_events when there was one), or -errno.
  */
-static int
+NS_RARE static int
 cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
     size_t nkeys, void *base)
 {
@@ -385,7 +385,7 @@ cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
 }
 
 /* Open dir of ref's controller ctl as an O_PATH fd, or -errno. */
-static int
+NS_RARE static int
 cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 {
 	int e, fd;
@@ -936,7 +936,7 @@ static const struct cg_key cg_v1_ticks[] = {
 };
 
 /* pids.go: both files or nothing; "max" is 0 on v1. */
-static void
+NS_RARE static void
 cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	uint64_t cur, max;
@@ -950,7 +950,7 @@ cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpu.go: throttling from cpu.stat. */
-static void
+NS_RARE static void
 cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	cg_read_kv(dfd, "cpu.stat", cg_v1_cpustat, NELEM(cg_v1_cpustat),
@@ -958,7 +958,7 @@ cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpuacct.go: usage total, per CPU, and user/system in USER_HZ ticks. */
-static void
+NS_RARE static void
 cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_CPUUsage *u = &m->cpu.usage;
@@ -991,7 +991,7 @@ cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* memory.go Stat. */
-static void
+NS_RARE static void
 cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_MemoryStat *ms = &m->memory;
@@ -1031,7 +1031,7 @@ cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* /proc/partitions -> "/dev/<name>" by major:minor (blkio.go getDevices). */
-static void
+NS_RARE static void
 cg_read_partitions(void)
 {
 	const char *p, *end, *l, *lp, *f[4];
@@ -1072,7 +1072,7 @@ cg_read_partitions(void)
 	}
 }
 
-static const char *
+NS_RARE static const char *
 cg_devname(uint64_t maj, uint64_t min)
 {
 	uint32_t i;
@@ -1084,7 +1084,7 @@ cg_devname(uint64_t maj, uint64_t min)
 }
 
 /* Op names live past the read buffer: the usual ones are constants. */
-static const char *
+NS_RARE static const char *
 cg_opname(const char *s, size_t n)
 {
 	static const char *const known[] = { "Read", "Write", "Sync",
@@ -1108,7 +1108,7 @@ cg_opname(const char *s, size_t n)
  * blkio.<name>: "maj:min op value" or "maj:min value" lines, split at
  * spaces and colons (readEntry); the closing "Total N" is skipped.
  */
-static void
+NS_RARE static void
 cg_v1_blkio_file(int dfd, const char *name,
     io_containerd_cgroups_v1_BlkIOEntry *arr, pb_size_t *count, size_t cap)
 {
@@ -1159,7 +1159,7 @@ cg_v1_blkio_file(int dfd, const char *name,
 #define BLK(list)	b->list, &b->list##_count, NELEM(b->list)
 
 /* blkio.go Stat: the CFQ-era *_recursive files, else throttle.*. */
-static void
+NS_RARE static void
 cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_BlkIOStat *b = &m->blkio;
@@ -1202,7 +1202,7 @@ cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 #undef BLK
 
 /* hugetlb.go: one entry per page size, in the order Go lists them. */
-static void
+NS_RARE static void
 cg_v1_hugetlb(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	char name[64];
@@ -1235,7 +1235,7 @@ struct cg_rdma {
 	uint32_t r_objects;
 };
 
-static void
+NS_RARE static void
 cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 {
 	const char *eq = memchr(s, '=', n), *v;
@@ -1258,7 +1258,7 @@ cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 }
 
 /* toRdmaEntry: the lines of exactly three fields, up to cap of them. */
-static size_t
+NS_RARE static size_t
 cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
 {
 	const char *p = buf, *end = buf + (n > 0 ? n : 0), *l, *lp, *f[4];
@@ -1281,7 +1281,7 @@ cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
 	return k;
 }
 
-static size_t
+NS_RARE static size_t
 cg_count_lines(const char *s, size_t n)
 {
 	size_t c = 1;
@@ -1296,7 +1296,7 @@ cg_count_lines(const char *s, size_t n)
  * The two rdma files into their own buffers (entries point at device
  * names in them).  Returns 0 when both were read, or -errno.
  */
-static int
+NS_RARE static int
 cg_rdma_read(int dfd, ssize_t *nc, ssize_t *nl)
 {
 	*nc = cg_read(dfd, "rdma.current", cg_rdma_cur, sizeof(cg_rdma_cur));
@@ -1319,7 +1319,7 @@ cg_rdma_read(int dfd, ssize_t *nc, ssize_t *nl)
 } while (0)
 
 /* rdma.go: both files, with as many lines each, or nothing. */
-static void
+NS_RARE static void
 cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_RdmaStat *rs = &m->rdma;
@@ -1334,7 +1334,7 @@ cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 	CG_RDMA_FILL(rs->limit, rs->limit_count, cg_rdma_lim, nl);
 }
 
-static int
+NS_RARE static int
 cg_metrics_v1(const struct cgroup_ref *ref)
 {
 	static const struct {
@@ -1429,7 +1429,7 @@ static const struct cg_key cg_v2_events[] = {
 #undef EV
 
 /* Is word w one of the space-separated words of list? */
-static bool
+NS_RARE static bool
 cg_has_word(const char *list, size_t n, const char *w)
 {
 	const char *p = list, *end = list + n, *f;
@@ -1442,7 +1442,7 @@ cg_has_word(const char *list, size_t n, const char *w)
 }
 
 /* v2/utils.go readIoStats: "maj:min rbytes=.. wbytes=.. rios=.. wios=..". */
-static void
+NS_RARE static void
 cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	const char *p, *end, *l;
@@ -1500,7 +1500,7 @@ cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 }
 
 /* v2/utils.go readHugeTlbStats, over the page sizes found at startup. */
-static void
+NS_RARE static void
 cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	static const char *const sfx[] = { "current", "max" };
@@ -1539,7 +1539,7 @@ cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 	}
 }
 
-static int
+NS_RARE static int
 cg_metrics_v2(const struct cgroup_ref *ref)
 {
 	io_containerd_cgroups_v2_Metrics *m = &cg_m2;
@@ -1588,7 +1588,7 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 	return 0;
 }
 
-static int
+NS_RARE static int
 cgroup_metrics_in(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {
@@ -1700,7 +1700,7 @@ cgroup_locate(pid_t pid, struct cgroup_ref *ref)
 	return e;
 }
 
-int
+NS_RARE int
 cgroup_metrics(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {

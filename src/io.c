@@ -282,7 +282,7 @@ open_file_uri(struct io *io, const char *uri, char *msg, size_t cap)
  * fd 4 = stderr pipe, fd 5 = readiness pipe, and only CONTAINER_ID and
  * CONTAINER_NAMESPACE in its environment (spec 6.4).
  */
-static int
+NS_RARE static int
 open_binary(struct io *io, const struct io_spec *sp, const char *uri,
     char *msg, size_t cap)
 {
@@ -364,7 +364,7 @@ out_close:
 }
 
 /* A console socket for runc's --console-socket (spec 6.5). */
-static int
+NS_RARE static int
 open_console(struct io *io, char *msg, size_t cap)
 {
 	const char *base = getenv("XDG_RUNTIME_DIR");
@@ -884,7 +884,7 @@ io_stream_tick(struct io *io)
 }
 
 /* Receive the pty master runc sends over the console socket. */
-static int
+NS_RARE static int
 console_receive(struct io *io, char *msg, size_t cap)
 {
 	char *name = scratch_alloc(4096);
@@ -1011,7 +1011,7 @@ io_close_stdin(handle_t h)
 		stream_pump(io, s);
 }
 
-int
+NS_RARE int
 io_resize(handle_t h, uint32_t width, uint32_t height)
 {
 	struct io *io = pool_get(&io_pool, h);

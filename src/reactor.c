@@ -390,6 +390,7 @@ NS_IDLE int
 reactor_run(void)
 {
 	heap_reserve();
+	layout_fence();
 	reactor_live = true;
 	/* Startup ran deeper than the loop will and used scratch. */
 	reactor_busy = true;
