@@ -8,7 +8,9 @@
 #   make unit       cmocka unit tests only
 #   make integration  integration suite (root; private containerd + runc)
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
-#   make bench      footprint and latency against the Go shim
+#   make bench      footprint, latency, density and throughput against the
+#                   Go shim; tables in bench/results/latest.txt, PNG charts
+#   make soak       100,000 exec cycles: RSS, VmData and fds must not move
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install what is missing (Debian 12)
 
@@ -64,7 +66,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration demo bench install clean deps nanopb
+	integration demo bench soak install clean deps nanopb
 
 all: release
 
@@ -190,7 +192,11 @@ demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
 
 bench: deps release
+	@tools/deps.sh bench
 	bench/run.sh $(CURDIR)/$(B)/$(BIN)
+
+soak: deps release
+	bench/soak.sh
 
 install: release
 	install -D -m 0755 $(B)/$(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)

@@ -7,6 +7,8 @@
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
 # script(1) (terminal tests).
+# `tools/deps.sh bench` also installs what `make bench` needs:
+# python3-matplotlib (the charts).
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
@@ -14,6 +16,7 @@ libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
 golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+[ "${1:-}" = bench ] && pkgs="$pkgs python3-matplotlib"
 
 missing=
 for p in $pkgs; do
