@@ -7,12 +7,20 @@
 #   make test       everything: deps, gen check, wire conformance, unit, integration
 #   make unit       cmocka unit tests only
 #   make integration  integration suite (root; private containerd + runc)
+#   make test-matrix  the slow cells: soaks, races under stress-ng load
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
 #   make bench      footprint, latency, density and throughput against the
 #                   Go shim; tables in bench/results/latest.txt, PNG charts
 #   make soak       100,000 exec cycles: RSS, VmData and fds must not move
+#   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
+#   make bench-pods pods-per-node through CRI against the Go shim (PODS=50)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       apt-get install what is missing (Debian 12)
+#   make ARCH=arm64 (or armhf)  the release binary for that architecture,
+#                   build/ARCH/; `make ARCH=.. unit` runs the unit tests
+#                   under qemu-user
+#   make cross      both architectures: release binaries and unit tests
+#   make cross-smoke  the arm64 and armhf shims through qemu-user with containerd
 
 PREFIX ?= /usr/local
 # V=1 shows every command.
@@ -66,7 +74,9 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration demo bench soak install clean deps nanopb
+	integration test-matrix demo bench soak install clean deps nanopb cross \
+	cross-smoke suite-sid suite-trixie integration-ctrd2 matrix-soak \
+	matrix-ctrd cri cri-deps bench-pods
 
 all: release
 
@@ -82,15 +92,15 @@ nanopb: $(NANOPB)/pb.h
 
 # --- the three builds: one rule template, three flavours ---------------
 define flavour
-$(B)/$(1)/%.o: src/%.c $(wildcard src/*.h) Makefile | $(NANOPB)/pb.h
+$(B)/$(1)/%.o: src/%.c $(wildcard src/*.h) Makefile | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(B)/$(1)/gen/%.o: gen/%.c | $(NANOPB)/pb.h
+$(B)/$(1)/gen/%.o: gen/%.c | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(B)/$(1)/pb/%.o: $(NANOPB)/%.c | $(NANOPB)/pb.h
+$(B)/$(1)/pb/%.o: $(NANOPB)/%.c | $(NANOPB)/pb.h $(CROSS_DEP)
 	@mkdir -p $$(@D)
 	@echo "  CC $(1)  $$<"
 	$$(Q)$$(CC_$(1)) $$(filter-out $(WARN),$$(CFLAGS_$(1))) -Wall -Werror -c $$< -o $$@
@@ -107,24 +117,87 @@ CC_san := gcc
 CFLAGS_san := $(SAN_CFLAGS)
 CC_unit := gcc
 CFLAGS_unit := $(CFLAGS_ALL) -O1 -g -DNS_NO_ALLOC_GUARD -DNS_UNIT_TEST
+LDLIBS_unit := -lcmocka
+# How unit tests and scripts run (a qemu-user for other architectures).
+RUN_unit :=
+UNIT_SCRIPTS := tests/unit/run-scripts.sh
+LDSCRIPT := tools/ld/idle-first.ld
+SIZE := size
+
+# --- other architectures: ARCH=arm64 (aarch64) or ARCH=armhf (armv7) ------
+# Debian's cross gcc against Debian's musl of that architecture
+# (tools/cross-musl.sh puts both, with a cmocka built for it, in
+# build/cross/ARCH); everything lands in build/ARCH.  Same sources, same
+# flags, except what is x86-64 only: the medium code model that moves
+# large arrays to .lbss (on arm they stay in .bss, and NS_COLD storage
+# follows .bss instead: $(LDSCRIPT) below).  The unit tests are static
+# musl binaries run by qemu-user.  debug, check and integration are this
+# machine's only.  ARCH counts only on the command line: one in the
+# environment (kernel builds set it) must not make this a cross build.
+ifneq ($(origin ARCH),command line)
+ARCH :=
+endif
+ifneq ($(ARCH),)
+ifeq ($(filter arm64 armhf,$(ARCH)),)
+$(error ARCH=$(ARCH): arm64 or armhf, or none for this machine's)
+endif
+GNU_arm64 := aarch64-linux-gnu
+GNU_armhf := arm-linux-gnueabihf
+# Debian 13's qemu-user (tools/cross-qemu.sh says why not Debian 12's).
+QEMU_arm64 := build/cross/qemu/qemu-aarch64
+QEMU_armhf := build/cross/qemu/qemu-arm
+CROSS := build/cross/$(ARCH)
+B := build/$(ARCH)
+REL_CFLAGS := $(filter-out -mcmodel=% -mlarge-data-threshold=%,$(REL_CFLAGS))
+CC_rel := $(CROSS)/musl-gcc
+CFLAGS_rel := $(REL_CFLAGS)
+CC_unit := $(CROSS)/musl-gcc
+CFLAGS_unit += -I$(CROSS)/cmocka/include
+LDLIBS_unit := $(CROSS)/cmocka/libcmocka.a -static
+AR := $(GNU_$(ARCH))-ar
+SIZE := $(GNU_$(ARCH))-size
+RUN_unit := $(CURDIR)/$(QEMU_$(ARCH))
+UNIT_DEP := build/cross/qemu/.ok
+# The script that checks Stats against upstream's .proto, for this
+# architecture's integer widths; the other scripts test the host build.
+UNIT_SCRIPTS := UNIT_CC=$(CURDIR)/$(CROSS)/musl-gcc UNIT_RUN=$(RUN_unit) \
+	tests/unit/cgroup_decode_check.sh
+LDSCRIPT := $(B)/idle-first.ld
+REL_LDFLAGS := $(subst tools/ld/idle-first.ld,$(LDSCRIPT),$(REL_LDFLAGS))
+# arm64's ld pads to 64 KiB pages (kernels with 64 KiB pages exist there):
+# the writable data starts on a 4 KiB page of its own instead of a 64 KiB
+# one, which would put up to 64 KiB of zeros in the file.
+$(LDSCRIPT): tools/ld/idle-first.ld Makefile
+	@mkdir -p $(@D)
+	$(Q)sed -e 's/^INSERT AFTER \.lbss;/INSERT AFTER .bss;/' \
+	    -e 's/ALIGN(CONSTANT(MAXPAGESIZE))/ALIGN(CONSTANT(COMMONPAGESIZE))/' \
+	    $< >$@
+$(CROSS)/.ok: tools/cross-musl.sh
+	@rm -f $@
+	@tools/cross-musl.sh $(ARCH)
+CROSS_DEP := $(CROSS)/.ok
+endif
+build/cross/qemu/.ok: tools/cross-qemu.sh
+	@rm -f $@
+	@tools/cross-qemu.sh
 $(eval $(call flavour,rel))
 $(eval $(call flavour,dbg))
 $(eval $(call flavour,san))
 $(eval $(call flavour,unit))
 
 release: $(B)/$(BIN)
-$(B)/$(BIN): $(OBJ_rel)
+$(B)/$(BIN): $(OBJ_rel) $(LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD rel  $@"
-	$(Q)musl-gcc $(REL_CFLAGS) $(REL_LDFLAGS) $^ -o $@
-	@size $@ | tail -1 | awk '{printf "release binary: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
+	$(Q)$(CC_rel) $(REL_CFLAGS) $(REL_LDFLAGS) $(OBJ_rel) -o $@
+	@$(SIZE) $@ | tail -1 | awk '{printf "release binary: %s bytes text, %s data, %s bss\n", $$1, $$2, $$3}'
 
 # Same objects, same layout, symbols kept: for tools/rssmap.py.
 release-syms: $(B)/syms/$(BIN)
-$(B)/syms/$(BIN): $(OBJ_rel)
+$(B)/syms/$(BIN): $(OBJ_rel) $(LDSCRIPT)
 	@mkdir -p $(@D)
 	@echo "  LD syms $@"
-	$(Q)musl-gcc $(REL_CFLAGS) $(filter-out -s,$(REL_LDFLAGS)) $^ -o $@
+	$(Q)$(CC_rel) $(REL_CFLAGS) $(filter-out -s,$(REL_LDFLAGS)) $(OBJ_rel) -o $@
 
 debug: $(B)/debug/$(BIN)
 $(B)/debug/$(BIN): $(OBJ_dbg)
@@ -144,19 +217,19 @@ UNIT_LIB := $(B)/unit/libns.a
 $(UNIT_LIB): $(filter-out $(B)/unit/main.o,$(OBJ_unit))
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(Q)ar rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/unit/test_%: tests/unit/test_%.c $(UNIT_LIB)
 	@echo "  LD unit $@"
-	$(Q)gcc $(CFLAGS_unit) -Itests/unit $< $(UNIT_LIB) -lcmocka \
+	$(Q)$(CC_unit) $(CFLAGS_unit) -Itests/unit $< $(UNIT_LIB) $(LDLIBS_unit) \
 	    $(shell sed -n 's,^// LDFLAGS: ,,p' $<) -o $@
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT))
 
-unit: deps $(UNIT_BINS)
+unit: deps $(UNIT_BINS) $(UNIT_DEP)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
-	    (cd tests/unit && ../../$$t); done
-	@tests/unit/run-scripts.sh
+	    (cd tests/unit && $(RUN_unit) ../../$$t); done
+	@$(UNIT_SCRIPTS)
 
 check: deps $(B)/san/$(BIN)
 	$(MAKE) unit CFLAGS_unit="$(SAN_CFLAGS) -DNS_UNIT_TEST" \
@@ -169,31 +242,117 @@ gen:
 gen-check: deps
 	tools/gen.sh --check
 
-protocheck: deps
+protocheck: deps suite-sid
 	/usr/bin/python3 tools/protocheck.py
 	/usr/bin/python3 tools/protocheck.py --selftest
+
+# --- containerd 1.7 and 2.x ------------------------------------------------
+# Not installed: Debian trixie's containerd 1.7 and sid's 2.x (with the
+# 2.x .proto files protocheck compares against) are fetched with a private
+# apt configuration and unpacked under build/suites (tools/debsuite.sh);
+# build/ caches them.  Their containerd and ctr run on Debian 12; runc
+# stays the host's.
+SID := $(B)/suites/sid/usr/bin
+TRIXIE := $(B)/suites/trixie/usr/bin
+suite-sid:
+	@tools/debsuite.sh sid containerd \
+	    golang-github-containerd-containerd-api-dev \
+	    golang-github-containerd-cgroups-dev \
+	    golang-github-containerd-ttrpc-dev >/dev/null
+suite-trixie:
+	@tools/debsuite.sh trixie containerd >/dev/null
 
 # --- suites ---------------------------------------------------------------
 # The suite runs twice: the static musl release binary (what users run)
 # and the glibc debug build.  Both carry the allocation guard (src/alloc.c)
 # and NANOSHIM_STRICT_ALLOC=1 makes any allocation after startup abort
 # the shim, which fails the suite: that is the no-heap proof.
-# The release pass runs the full 10,000 exec cycles (t_exec_cycles); the
-# debug pass, checking the same code built against glibc, 2,000.
+# The release pass runs 2,000 exec cycles (t_exec_cycles) and 12 rounds of
+# a pod's stop race (t_group_stress); the debug pass, checking the same code
+# built against glibc, 500 and 6.  test-matrix runs the long soaks: 10,000
+# exec cycles, 300 pod rounds, and the race tests again under stress-ng.
 integration: deps release debug
-	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 SHIM=$(CURDIR)/$(B)/$(BIN) \
 	    tests/integration/run.sh
-	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=2000 \
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 GROUP_ROUNDS=6 \
 	    SHIM=$(CURDIR)/$(B)/debug/$(BIN) tests/integration/run.sh
 
-test: deps gen-check protocheck unit integration
+# The soaks: too slow for `make test` (which must stay under 30 minutes).
+matrix-soak: deps release debug
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=10000 GROUP_ROUNDS=300 \
+	    KILLALL_ROUNDS=40 TEST_TIMEOUT=1800 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/integration/run.sh t_exec_cycles t_group_stress \
+	    t_kill_all_delete
+	NANOSHIM_STRICT_ALLOC=1 GROUP_ROUNDS=100 KILLALL_ROUNDS=20 \
+	    TEST_TIMEOUT=1800 SHIM=$(CURDIR)/$(B)/$(BIN) \
+	    tests/integration/under_load.sh tests/integration/run.sh \
+	    t_group_stress t_kill_all_delete t_concurrent t_exec_concurrent
+
+# The arm64 and armhf builds, their unit tests under qemu-user, and the
+# arm64 and armhf shims through qemu-user with the host's containerd and runc
+# (tests/cross/smoke.sh).
+cross: deps
+	$(MAKE) ARCH=arm64 release unit
+	$(MAKE) ARCH=armhf release unit
+
+cross-smoke: deps
+	$(MAKE) ARCH=arm64 release build/cross/qemu/.ok
+	$(MAKE) ARCH=armhf release
+	tests/cross/smoke.sh $(CURDIR)/build/arm64/$(BIN)
+
+# containerd 2.x on the host: the release binary, 500 exec cycles.
+integration-ctrd2: deps suite-sid release
+	NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 CONTAINERD_BIN=$(SID)/containerd \
+	    CTR_BIN=$(SID)/ctr SHIM=$(CURDIR)/$(B)/$(BIN) tests/integration/run.sh
+
+test: deps gen-check protocheck unit cross cross-smoke integration \
+	integration-ctrd2 cri
+
+# Cells too slow for `make test`: containerd 1.7 with nanoshim and with
+# the Go shim, and the Go shim on 2.x (the reference for the 2.x pass).
+# Every cell runs, then the target fails if any did.
+matrix-ctrd: deps suite-sid suite-trixie release
+	@rc=0; \
+	for cell in "trixie $(CURDIR)/$(B)/$(BIN)" "trixie go" "sid go"; do \
+	    set -- $$cell; bin=$(B)/suites/$$1/usr/bin; \
+	    shim=$$2; [ "$$shim" = go ] && shim=; \
+	    echo "== containerd $$1, shim $${shim:-Go}"; \
+	    NANOSHIM_STRICT_ALLOC=1 EXEC_CYCLES=500 \
+	        CONTAINERD_BIN=$$bin/containerd CTR_BIN=$$bin/ctr \
+	        SHIM=$$shim tests/integration/run.sh || rc=1; \
+	done; exit $$rc
+# Every slow cell.
+test-matrix: matrix-soak matrix-ctrd
+
+# --- CRI (Kubernetes): tests/cri, bench/pods.sh ----------------------------
+# The pod sandbox's program (tests/cri/pause.c, static) and the CRI message
+# classes (tools/cri-api.sh, from Debian's cri-api package) go into build/.
+CRI_PAUSE := $(B)/cri/pause
+$(CRI_PAUSE): tests/cri/pause.c
+	@mkdir -p $(@D)
+	@echo "  CC cri   $<"
+	$(Q)musl-gcc -std=c11 $(WARN) -D_GNU_SOURCE -Os -static -s $< -o $@
+
+cri-deps: deps $(CRI_PAUSE)
+	@tools/cri-api.sh $(CURDIR)/$(B)/cri-api
+
+# Every case runs twice: nanoshim as the handler's shim (no allocation
+# after startup allowed) and the Go shim, so the cases test the right thing.
+cri: cri-deps release
+	NANOSHIM_STRICT_ALLOC=1 SHIM=$(CURDIR)/$(B)/$(BIN) tests/cri/run.sh
+	SHIM=/usr/bin/containerd-shim-runc-v2 tests/cri/run.sh
+
+bench-pods: cri-deps release
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
+
 
 demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
 
-bench: deps release
+bench: deps release cri-deps
 	@tools/deps.sh bench
 	bench/run.sh $(CURDIR)/$(B)/$(BIN)
+	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
 
 soak: deps release
 	bench/soak.sh

@@ -49,10 +49,13 @@
 #define NS_PROCS_MAX		16384u
 
 /*
- * runc (and logger) children in flight at once.  Each call holds a small
- * argv and an output buffer; a shim rarely has more than a few.
+ * runc (and logger) calls in flight at once, running or waiting for the
+ * call before them on the same container (runc.h rq_serial).  A pod's
+ * shim can have a Kill, the kill --all after an exit and a Delete queued
+ * per container, plus exec probes: 64 leaves room for a busy pod.  Each
+ * call's output and argv buffers are reserved, touched only when used.
  */
-#define NS_RUNC_DEFAULT		16u
+#define NS_RUNC_DEFAULT		64u
 #define NS_RUNC_MAX		256u
 /* Output captured from one runc call: `runc ps` prints ~7 bytes a pid. */
 #define NS_RUNC_OUT		(64u << 10)

@@ -126,6 +126,7 @@ static char cg_huge[CG_HUGE_MAX][16];	/* "2MB", sorted as Go lists */
 static uint32_t cg_nhuge;
 static const char *cg_hugepages_dir = "/sys/kernel/mm/hugepages";
 static const char *cg_partitions = "/proc/partitions";
+static const char *cg_mountinfo_path = "/proc/self/mountinfo";
 
 /*
  * Where files are read: a scratch buffer taken at each entry point, so a
@@ -446,6 +447,9 @@ cg_map_mount(const char *mnt, char *dst, size_t cap)
 struct cg_seen {
 	bool s_v2root;		/* cgroup2 on /sys/fs/cgroup */
 	bool s_v2unified;	/* cgroup2 on /sys/fs/cgroup/unified */
+	/* When set: every v1 hierarchy's mount point, named ones too. */
+	char (*s_v1dirs)[CG_MNT_MAX];
+	unsigned s_nv1, s_v1cap;
 };
 
 /*
@@ -484,6 +488,13 @@ cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
 	}
 	if (!cg_eq(fs, fsl, "cgroup"))
 		return;
+	if (seen->s_v1dirs && seen->s_nv1 < seen->s_v1cap) {
+		for (i = 0; i < seen->s_nv1; i++)
+			if (strcmp(seen->s_v1dirs[i], dir) == 0)
+				break;
+		if (i == seen->s_nv1)
+			memcpy(seen->s_v1dirs[seen->s_nv1++], dir, sizeof(dir));
+	}
 	/* Super options: "rw,cpu,cpuacct" or "rw,name=systemd". */
 	for (p = sup, end = sup + supl; p < end;) {
 		const char *o = p, *c = memchr(p, ',', (size_t)(end - p));
@@ -668,7 +679,7 @@ cg_is_cgroup2(const char *path)
 NS_IDLE static void
 cg_setup(const char *root, const char *mountinfo, bool by_table)
 {
-	struct cg_seen seen = { false, false };
+	struct cg_seen seen = { false, false, NULL, 0, 0 };
 	struct statfs st;
 	char uni[CG_MNT_MAX];
 	int n;
@@ -676,6 +687,7 @@ cg_setup(const char *root, const char *mountinfo, bool by_table)
 	memset(cg_v1, 0, sizeof(cg_v1));
 	cg_mstr_used = cg_mstr_big_used = 0;
 	cg_v2dir[0] = '\0';
+	cg_mountinfo_path = mountinfo;
 	n = snprintf(cg_root, sizeof(cg_root), "%s", root);
 	if (n < 0 || (size_t)n >= sizeof(cg_root))
 		fatalx("cgroup root too long: %s", root);
@@ -724,6 +736,85 @@ cgroup_set_host_paths(const char *hugepages, const char *partitions)
 {
 	cg_hugepages_dir = hugepages ? hugepages : "/sys/kernel/mm/hugepages";
 	cg_partitions = partitions ? partitions : "/proc/partitions";
+}
+
+/* Write pid into dir/path/cgroup.procs; 0 or -errno. */
+static int
+cg_add_proc(const char *dir, const char *path, const char *pid)
+{
+	char *procs = scratch_printf("%s/%s/cgroup.procs", dir, path);
+	ssize_t w;
+	int fd, e = 0;
+
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, pid, strlen(pid));
+	if (w < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+static bool
+cg_dir_exists(const char *dir, const char *path)
+{
+	struct stat st;
+
+	return lstat(scratch_printf("%s/%s", dir, path), &st) == 0;
+}
+
+int
+cgroup_join(const char *path, pid_t pid, char *err, size_t cap)
+{
+	size_t mark = scratch_mark();
+	struct cg_seen seen = { false, false, NULL, 0, 32 };
+	char num[24];
+	unsigned i, active = 0;
+	int e = 0;
+
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	if (cg_mode_now == CG_UNIFIED) {
+		e = cg_add_proc(cg_v2dir, path, num);
+		if (e < 0)
+			snprintf(err, cap, "failed to join cgroup %s: write "
+			    "%s/%s/cgroup.procs: %s", path, cg_v2dir,
+			    path + strspn(path, "/"), strerror(-e));
+		goto out;
+	}
+	/*
+	 * cgroup v1 (hybrid too, as containerd's cgroups.Mode() != Unified):
+	 * every hierarchy where the cgroup exists, the named ones included;
+	 * where it does not, that hierarchy is left out (cgroups' Load).
+	 */
+	cg_scratch();
+	seen.s_v1dirs = scratch_alloc(sizeof(*seen.s_v1dirs) * seen.s_v1cap);
+	e = cg_read_mountinfo(cg_mountinfo_path, &seen);
+	if (e < 0) {
+		snprintf(err, cap, "failed to load cgroup %s: %s", path,
+		    strerror(-e));
+		goto out;
+	}
+	for (i = 0; i < seen.s_nv1; i++) {
+		if (!cg_dir_exists(seen.s_v1dirs[i], path))
+			continue;
+		active++;
+		e = cg_add_proc(seen.s_v1dirs[i], path, num);
+		if (e < 0) {
+			snprintf(err, cap, "failed to join cgroup %s: write "
+			    "%s/%s/cgroup.procs: %s", path, seen.s_v1dirs[i],
+			    path + strspn(path, "/"), strerror(-e));
+			goto out;
+		}
+	}
+	if (active == 0) {
+		snprintf(err, cap, "failed to load cgroup %s: cgroup deleted",
+		    path);
+		e = -ENOENT;
+	}
+out:
+	scratch_back(mark);
+	return e;
 }
 
 NS_IDLE enum cg_mode
@@ -1441,6 +1532,91 @@ cg_has_word(const char *list, size_t n, const char *w)
 	return false;
 }
 
+/*
+ * A decimal "123.45" as the nearest double, without strtod: the kernel
+ * prints PSI averages with two decimals, and digits/10^k is one correctly
+ * rounded division of exact values, so this is what Go's ParseFloat gives.
+ * False for anything else (signs, exponents, more than 15 digits).
+ */
+static bool
+cg_parse_decimal(const char *s, size_t n, double *v)
+{
+	uint64_t digits = 0, scale = 1;
+	size_t i, nd = 0;
+	bool dot = false;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || ++nd > 15)
+			return false;
+		digits = digits * 10 + (uint64_t)(s[i] - '0');
+		if (dot)
+			scale *= 10;
+	}
+	if (nd == 0)
+		return false;
+	*v = (double)digits / (double)scale;
+	return true;
+}
+
+/*
+ * cgroups v3 getStatPSIFromFile: <controller>.pressure holds a "some" and
+ * (but for cpu on older kernels) a "full" line of avg10= avg60= avg300=
+ * total=.  Without the file (no PSI in the kernel: EOPNOTSUPP) or with a
+ * value that does not parse, the field stays unset, as in Go.
+ */
+static void
+cg_v2_psi(int dfd, const char *name, bool *has,
+    io_containerd_cgroups_v2_PSIStats *ps)
+{
+	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
+	const char *p = cg_buf, *end, *l, *f, *eq;
+	size_t ln, fl;
+
+	if (n < 0)
+		return;
+	end = cg_buf + n;
+	memset(ps, 0, sizeof(*ps));
+	while (cg_line(&p, end, &l, &ln)) {
+		const char *le = l + ln;
+		io_containerd_cgroups_v2_PSIData *d;
+
+		if (!cg_field(&l, le, &f, &fl))
+			continue;
+		if (cg_eq(f, fl, "some")) {
+			ps->has_some = true;
+			d = &ps->some;
+		} else if (cg_eq(f, fl, "full")) {
+			ps->has_full = true;
+			d = &ps->full;
+		} else {
+			continue;
+		}
+		while (cg_field(&l, le, &f, &fl)) {
+			bool ok = true;
+
+			eq = memchr(f, '=', fl);
+			if (eq == NULL)
+				return;
+			fl -= (size_t)(eq + 1 - f);
+			if (eq - f == 5 && memcmp(f, "avg10", 5) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg10);
+			else if (eq - f == 5 && memcmp(f, "avg60", 5) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg60);
+			else if (eq - f == 6 && memcmp(f, "avg300", 6) == 0)
+				ok = cg_parse_decimal(eq + 1, fl, &d->avg300);
+			else if (eq - f == 5 && memcmp(f, "total", 5) == 0)
+				ok = cg_parse_u64(eq + 1, fl, &d->total);
+			if (!ok)
+				return;
+		}
+	}
+	*has = true;
+}
+
 /* v2/utils.go readIoStats: "maj:min rbytes=.. wbytes=.. rios=.. wios=..". */
 NS_RARE static void
 cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
@@ -1575,10 +1751,18 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 	    &m->memory.swap_usage);
 	cg_read_max(dfd, "memory.swap.max", UINT64_MAX,
 	    &m->memory.swap_limit);
+	/* What cgroups v3 (containerd 2.x) added: peaks and pressure. */
+	cg_read_max(dfd, "memory.peak", UINT64_MAX, &m->memory.max_usage);
+	cg_read_max(dfd, "memory.swap.peak", UINT64_MAX,
+	    &m->memory.swap_max_usage);
+	cg_v2_psi(dfd, "cpu.pressure", &m->cpu.has_psi, &m->cpu.psi);
+	cg_v2_psi(dfd, "memory.pressure", &m->memory.has_psi,
+	    &m->memory.psi);
 	if (cg_read_kv(dfd, "memory.events", cg_v2_events,
 	    NELEM(cg_v2_events), &m->memory_events) > 0)
 		m->has_memory_events = true;
 	cg_v2_io(dfd, m);
+	cg_v2_psi(dfd, "io.pressure", &m->io.has_psi, &m->io.psi);
 	/* rdmaStats: each file on its own. */
 	cg_rdma_read(dfd, &nc, &nl);
 	CG_RDMA_FILL(rs->current, rs->current_count, cg_rdma_cur, nc);

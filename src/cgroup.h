@@ -57,6 +57,15 @@ void cgroup_init_at(const char *root, const char *mountinfo);
  */
 void cgroup_set_host_paths(const char *hugepages, const char *partitions);
 enum cg_mode cgroup_mode(void);
+/*
+ * Move pid into the cgroup at path (the runc option ShimCgroup, relative
+ * to each hierarchy's mount point), as the Go shim's start does: cgroup v2
+ * (unified): that one cgroup; v1 and hybrid: every v1 hierarchy, named
+ * ones included, in which the cgroup exists.  0, or -errno with the Go
+ * shim's message in err ("failed to load cgroup X: cgroup deleted" when it
+ * exists nowhere, "failed to join cgroup X: ..." when a write fails).
+ */
+int cgroup_join(const char *path, pid_t pid, char *err, size_t cap);
 
 /*
  * Fill ref from /proc/<pid>/cgroup.  0, or -ENOENT (no such process, or

@@ -102,8 +102,11 @@ fmt_vsnprintf(char *dst, size_t cap, const char *f, va_list ap)
 				lng = lng > -2 ? lng - 1 : lng;
 			else if (*f == 'l')
 				lng++;
-			else if (*f == 'z' || *f == 'j' || *f == 't')
+			else if (*f == 'j')
 				lng = 2;
+			else if (*f == 'z' || *f == 't')
+				/* As wide as long: 32 bits on armhf. */
+				lng = sizeof(size_t) == sizeof(long) ? 1 : 2;
 			else
 				break;
 		}

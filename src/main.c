@@ -37,6 +37,7 @@
 #include "cgroup.h"
 #include "conf.h"
 #include "events.h"
+#include "info.h"
 #include "io.h"
 #include "json.h"
 #include "log.h"
@@ -72,7 +73,7 @@
 
 static struct {
 	const char *ns, *id, *address, *publish, *bundle, *socket;
-	bool debug, version;
+	bool debug, version, info;
 	const char *action;
 	char *limits[32];	/* -limit-NAME flags as given */
 	unsigned nlimits;
@@ -105,7 +106,7 @@ usage(const char *why)
 {
 	fdprint(2, "%s\nusage: %s [-namespace NS] [-id ID] [-address "
 	    "ADDR] [-publish-binary BIN] [-bundle DIR] [-socket PATH] "
-	    "[-debug] [-v] [-limit-NAME N] [start|delete]\n", why,
+	    "[-debug] [-v] [-info] [-limit-NAME N] [start|delete]\n", why,
 	    main_argv[0]);
 	exit(2);
 }
@@ -141,11 +142,13 @@ parse_flags(int argc, char **argv)
 		eq = strchr(a, '=');
 		if (eq)
 			*eq = '\0';
-		if (strcmp(a, "debug") == 0 || strcmp(a, "v") == 0) {
+		if (strcmp(a, "debug") == 0 || strcmp(a, "v") == 0 ||
+		    strcmp(a, "info") == 0) {
 			bool v = eq == NULL || strcmp(eq + 1, "true") == 0 ||
 			    strcmp(eq + 1, "1") == 0;
 
-			*(a[0] == 'd' ? &opt.debug : &opt.version) = v;
+			*(a[0] == 'd' ? &opt.debug : a[0] == 'i' ? &opt.info :
+			    &opt.version) = v;
 			continue;
 		}
 		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
@@ -375,41 +378,18 @@ write_address(const char *addr)
 		fatal("rename address");
 }
 
-/* Move pid into shim_cgroup in every hierarchy (spec 1.2, step 8). */
-static void
-move_to_cgroup(const char *cg, pid_t pid)
+/*
+ * Is the Any's type containerd.runc.v1.Options ("type.googleapis.com/"
+ * prefixed by containerd 2.x)?  Other runtimes' options are not ours.
+ */
+static bool
+runc_options_url(const struct pbs *url)
 {
-	static char info[65536], path[NS_PATH_MAX];
-	char num[16], *line, *next;
-	ssize_t n = read_file("/proc/self/mountinfo", info, sizeof(info));
-	bool unified = cgroup_mode() == CG_UNIFIED;
-	int fd;
+	static const char name[] = "containerd.runc.v1.Options";
+	size_t n = sizeof(name) - 1;
 
-	snprintf(num, sizeof(num), "%d", (int)pid);
-	for (line = info; n > 0 && line && *line; line = next) {
-		char *f[12], *dash;
-		int k = 0;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		dash = strstr(line, " - ");
-		if (dash == NULL)
-			continue;
-		for (char *t = strtok(line, " "); t && k < 12;
-		    t = strtok(NULL, " "))
-			f[k++] = t;
-		if (k < 5)
-			continue;
-		if (strncmp(dash + 3, unified ? "cgroup2 " : "cgroup ",
-		    unified ? 8 : 7) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/cgroup.procs", f[4], cg);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, num, strlen(num)) < 0)
-			fatal("move shim to cgroup %s (%s)", cg, path);
-		close(fd);
-	}
+	return url->len >= n && memcmp(url->p + url->len - n, name, n) == 0 &&
+	    (url->len == n || url->p[url->len - n - 1] == '/');
 }
 
 /* The daemon's oom_score_adj is containerd's plus one (spec 1.2, 9). */
@@ -446,6 +426,7 @@ action_start(void)
 	NS_COLD static google_protobuf_Any any;
 	static char cg[NS_PATH_MAX];
 	static char self[NS_PATH_MAX];
+	static char err[NS_PATH_MAX + 128];
 	char *argv[10 + 32];
 	int fd, devnull, argc = 0;
 	ssize_t sl;
@@ -520,12 +501,18 @@ action_start(void)
 	    (n = read(0, in + got, sizeof(in) - (size_t)got)) > 0)
 		got += n;
 	if (got > 0 && pbs_decode(google_protobuf_Any_fields, &any, in,
-	    (size_t)got, NULL) == 0 &&
+	    (size_t)got, NULL) == 0 && runc_options_url(&any.type_url) &&
 	    pbs_decode(containerd_runc_v1_Options_fields, &o, any.value.p,
 	    any.value.len, NULL) == 0 && o.shim_cgroup.len > 0 &&
 	    pbs_copy(&o.shim_cgroup, cg, sizeof(cg)) == 0) {
+		/* Spec 1.2 step 8; failing it fails start, daemon and all. */
 		cgroup_init();
-		move_to_cgroup(cg, pid);
+		if (cgroup_join(cg, pid, err, sizeof(err)) < 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			unlink(sock_path);
+			fatalx("%s", err);
+		}
 	}
 	adjust_oom_score(pid);
 	fdprint(1, "%s", addr);
@@ -795,6 +782,8 @@ main(int argc, char **argv)
 		print_version();
 		return 0;
 	}
+	if (opt.info)
+		info_run(NS_VERSION, NS_REVISION);
 	if (opt.ns == NULL || *opt.ns == '\0')
 		fatalx("shim namespace cannot be empty");
 	log_init(2, LOG_OFF, NULL);

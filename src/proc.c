@@ -306,6 +306,7 @@ struct proc {
 	struct timespec p_held_when;
 	bool p_drained;
 	bool p_published;		/* TaskExit queued, waiters answered */
+	uint8_t p_cleanups;		/* kill --all / thaw still running */
 	bool p_start_failed;		/* exec start failed: Wait returns */
 	bool p_terminal;
 	handle_t p_io;
@@ -538,6 +539,21 @@ parked_at(uint32_t idx1)
 	return pool_slot(&parked_pool, idx1 - 1);
 }
 
+/*
+ * Answer a parked call whose process was deleted before its work was
+ * done (an exec still starting when its container went), and free it.
+ */
+static void
+parked_gone(struct parked *pk)
+{
+	struct status st;
+
+	status_set(&st, GRPC_NOT_FOUND, "process was deleted before the "
+	    "call completed: not found");
+	task_reply_error(pk->pk_ref, &st);
+	parked_give(pk);
+}
+
 /* Start a runc command for p; the parked op (or NULL) gets the result. */
 static int
 proc_runc(struct proc *p, struct parked *pk, uint8_t ff_op,
@@ -547,6 +563,7 @@ proc_runc(struct proc *p, struct parked *pk, uint8_t ff_op,
 	struct ctr *c = ctr_of(p);
 	struct runc_req rq;
 	char err[512];
+	uint8_t op;
 	int e;
 
 	memset(&rq, 0, sizeof(rq));
@@ -561,6 +578,14 @@ proc_runc(struct proc *p, struct parked *pk, uint8_t ff_op,
 	    ((1ull << 63) | ff_op);
 	rq.rq_done = proc_runc_done;
 	rq.rq_deadline = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	/*
+	 * One runc call at a time per container, as the Go shim holds the
+	 * init's lock across each (Start, Kill, Delete, Pause, Resume,
+	 * Update, Checkpoint, and the kill --all / thaw after an exit).  exec
+	 * and ps take no lock there, and take none here.
+	 */
+	op = pk ? pk->pk_op : ff_op;
+	rq.rq_serial = op == OP_EXEC || op == OP_PS ? HANDLE_NONE : p->p_ctr;
 	e = runc_call(&rq, err, sizeof(err));
 	if (e < 0) {
 		if (st)
@@ -659,9 +684,12 @@ static void
 proc_free(struct proc *p)
 {
 	struct proc_exit z;
+	struct parked *pk;
 
 	exit_zero(&z);
 	proc_release_waiters(p, &z);
+	if ((pk = pool_get(&parked_pool, p->p_pending)) != NULL)
+		parked_gone(pk);
 	rtimer_cancel(&p->p_timer);
 	proc_pidfd_close(p);
 	if (p->p_io) {
@@ -1544,16 +1572,23 @@ proc_exited(struct proc *p, int status, const struct timespec *when)
 	proc_step(p, EV_EXITED, NULL);
 	proc_pidfd_close(p);
 	if (p->p_init) {
-		/* Without a pid namespace the rest lives on: end it. */
-		if (c->c_shared_pidns)
-			proc_runc(p, NULL, OP_KILLALL, (const char *[]){
-			    "kill", "--all", c->c_id, "9", NULL }, NULL, 0,
-			    NULL);
+		/*
+		 * Without a pid namespace the rest lives on: end it.  The exit
+		 * is published once this is done (the Go shim's KillAll runs
+		 * before SetExited), and the container's next runc call waits
+		 * for it: a delete would find the cgroup frozen ("paused").
+		 */
+		if (c->c_shared_pidns &&
+		    proc_runc(p, NULL, OP_KILLALL, (const char *[]){
+		    "kill", "--all", c->c_id, "9", NULL }, NULL, 0,
+		    NULL) == 0)
+			p->p_cleanups++;
 		/* A frozen cgroup would keep the rest stuck. */
-		if (was == ST_PAUSED || was == ST_PAUSING ||
-		    was == ST_RESUMING)
-			proc_runc(p, NULL, OP_THAW, (const char *[]){
-			    "resume", c->c_id, NULL }, NULL, 0, NULL);
+		if ((was == ST_PAUSED || was == ST_PAUSING ||
+		    was == ST_RESUMING) &&
+		    proc_runc(p, NULL, OP_THAW, (const char *[]){
+		    "resume", c->c_id, NULL }, NULL, 0, NULL) == 0)
+			p->p_cleanups++;
 	}
 	if (p->p_io) {
 		rtimer_set(&p->p_timer, pool_handle(&proc_pool, p),
@@ -1603,7 +1638,8 @@ proc_try_publish(struct proc *p)
 	struct parked *pk;
 	struct proc *init;
 
-	if (p->p_published || !p->p_exited || !p->p_drained)
+	if (p->p_published || !p->p_exited || !p->p_drained ||
+	    p->p_cleanups > 0)
 		return;
 	/* The init's exit follows those of the execs that were running. */
 	if (p->p_init && ctr_execs_running(c))
@@ -2206,17 +2242,24 @@ proc_runc_done(handle_t owner, uint64_t cookie, int status, const char *out,
 	struct parked *pk;
 
 	if (cookie >> 63) {
-		if (status != 0 && p)
+		if (p == NULL)
+			return;
+		if (status != 0)
 			log_debug("%s: %s exited %d: %.*s", proc_id(p),
 			    (cookie & 0xff) == OP_KILLALL ? "kill --all" :
 			    "resume", status, (int)len, out);
+		if ((cookie & 0xff) != OP_KILLALL && (cookie & 0xff) != OP_THAW)
+			return;
+		if (p->p_cleanups > 0 && --p->p_cleanups == 0)
+			proc_try_publish(p);
 		return;
 	}
 	pk = pool_get(&parked_pool, cookie);
 	if (pk == NULL)
 		return;
 	if (p == NULL) {
-		parked_give(pk);
+		/* Its process went away meanwhile: still, every call gets an answer. */
+		parked_gone(pk);
 		return;
 	}
 	switch (pk->pk_op) {

@@ -30,13 +30,16 @@
 
 #define RUNC_ARGBUF	(20u << 10)	/* a dozen paths of PATH_MAX */
 #define RUNC_ARGC	128u		/* checkpoint's repeated --empty-ns */
+/* A waiting call's program path and arguments. */
+#define RUNC_PARKBUF	(RUNC_ARGBUF + NS_PATH_MAX)
 
 struct rcall {
 	pid_t rc_pid;
 	int rc_status;
 	bool rc_exited;
 	bool rc_eof;
-	bool rc_queued;
+	bool rc_queued;		/* on the completion queue */
+	bool rc_waiting;	/* behind an earlier call with its key */
 	struct rfd rc_out;
 	struct rtimer rc_timer;
 	handle_t rc_owner;
@@ -46,6 +49,17 @@ struct rcall {
 	uint32_t rc_next;	/* completion queue link, index + 1 */
 	char *rc_buf;
 	char rc_name[32];	/* argv[1] or the program, for messages */
+	/* What starting it takes, kept while it waits for its turn. */
+	handle_t rc_serial;
+	uint32_t rc_ticket;	/* order among waiting calls */
+	int rc_fd[6];
+	int rc_nfd;
+	const char *const *rc_env;
+	uint64_t rc_deadline;
+	pid_t *rc_pid_out;
+	uint32_t rc_argc;
+	uint32_t rc_argused;	/* bytes of rc_args in use */
+	char *rc_args;		/* path, then argv, NUL-separated */
 };
 
 /* argv is built in scratch: the child execs it before we return. */
@@ -58,7 +72,9 @@ struct rargv {
 
 static struct pool runc_pool;
 static char *runc_outbufs;
+static char *runc_argbufs;	/* RUNC_PARKBUF per call; waiting ones only */
 static uint32_t runc_done_head, runc_done_tail;
+static uint32_t runc_tickets;
 static int runc_devnull = -1;
 
 static void runc_event(handle_t h, uint32_t events);
@@ -70,6 +86,7 @@ runc_init(uint32_t max_calls)
 	pool_init(&runc_pool, "runc calls", K_RUNC, sizeof(struct rcall),
 	    max_calls);
 	runc_outbufs = region_reserve((size_t)NS_RUNC_OUT * max_calls);
+	runc_argbufs = region_reserve((size_t)RUNC_PARKBUF * max_calls);
 	reactor_handler(K_RUNC, runc_event);
 	reactor_sweep(runc_sweep);
 	runc_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -191,7 +208,8 @@ rc_build(struct rcall *rc, struct rargv *av, const struct runc_req *rq,
 		    "in $PATH", bin);
 		return -ENOENT;
 	}
-	snprintf(rc->rc_name, sizeof(rc->rc_name), "%s %s", bin,
+	snprintf(rc->rc_name, sizeof(rc->rc_name), "%s %s",
+	    strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin,
 	    o && rq->rq_args[0] ? rq->rq_args[0] : "");
 	rc_err |= rc_push(av, &argc, bin);
 	if (o) {
@@ -242,7 +260,7 @@ child_exec(const char *path, char *const argv[], const char *const *envp,
 			void *handler;
 			unsigned long flags;
 			void *restorer;
-			unsigned long mask;
+			uint32_t mask[2];	/* 64 bits on armhf too */
 		} dfl = { 0 };
 
 		if (i != SIGKILL && i != SIGSTOP)
@@ -285,15 +303,142 @@ runc_spawn(const char *path, char *const argv[], const char *const *envp,
 	return pid;
 }
 
+/* Is a call with this key running or waiting (other than self)? */
+static bool
+rc_key_busy(handle_t key, const struct rcall *self)
+{
+	uint32_t i = 0;
+	struct rcall *rc;
+
+	while ((rc = pool_iter(&runc_pool, &i)) != NULL)
+		if (rc != self && rc->rc_serial == key)
+			return true;
+	return false;
+}
+
+/*
+ * Fork and exec the call; its fds, environment and deadline are in rc.
+ * 0, or -errno with the reason in err.
+ */
+static int
+rc_spawn(struct rcall *rc, const char *path, char *const argv[], char *err,
+    size_t errlen)
+{
+	handle_t h = pool_handle(&runc_pool, rc);
+	int cap[2] = { -1, -1 }, i, e;
+	bool capture = false;
+	pid_t pid;
+
+	for (i = 0; i < rc->rc_nfd; i++)
+		capture |= rc->rc_fd[i] == RUNC_CAPTURE;
+	if (capture && pipe2(cap, O_CLOEXEC) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return e;
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		if (cap[0] >= 0) {
+			close(cap[0]);
+			close(cap[1]);
+		}
+		return e;
+	}
+	if (pid == 0)
+		child_exec(path, argv, rc->rc_env, rc->rc_fd, rc->rc_nfd,
+		    cap[1]);
+	rc->rc_pid = pid;
+	if (rc->rc_pid_out)
+		*rc->rc_pid_out = pid;
+	if (capture) {
+		close(cap[1]);
+		fcntl(cap[0], F_SETFL, O_NONBLOCK);
+		rfd_init(&rc->rc_out, cap[0], h);
+		rfd_want(&rc->rc_out, EPOLLIN);
+	} else {
+		rc->rc_eof = true;
+	}
+	if (rc->rc_deadline)
+		rtimer_set(&rc->rc_timer, h, rc->rc_deadline);
+	return 0;
+}
+
+/* Keep argv (built in scratch) in the call's own buffer while it waits. */
+static void
+rc_park(struct rcall *rc, const struct rargv *av)
+{
+	uint32_t i, used = 0;
+	size_t n;
+
+	rc->rc_args = runc_argbufs + (size_t)handle_index(
+	    pool_handle(&runc_pool, rc)) * RUNC_PARKBUF;
+	/* rc_build kept the path within NS_PATH_MAX, args RUNC_ARGBUF. */
+	n = strlen(av->path) + 1;
+	memcpy(rc->rc_args, av->path, n);
+	used = (uint32_t)n;
+	for (i = 0; av->argv[i]; i++) {
+		n = strlen(av->argv[i]) + 1;
+		memcpy(rc->rc_args + used, av->argv[i], n);
+		used += (uint32_t)n;
+	}
+	rc->rc_argc = i;
+	rc->rc_argused = used;
+	rc->rc_waiting = true;
+	rc->rc_ticket = ++runc_tickets;
+}
+
+/*
+ * The earliest call waiting for key, if any, starts now.  One that cannot
+ * start completes with the reason (it goes through the completion queue,
+ * like every other result).
+ */
+static void rc_maybe_done(struct rcall *rc);
+
+static void
+rc_next_of(handle_t key)
+{
+	struct rcall *rc, *first = NULL;
+	uint32_t i = 0, k;
+	char **argv, *p;
+	int e;
+
+	while ((rc = pool_iter(&runc_pool, &i)) != NULL)
+		if (rc->rc_waiting && rc->rc_serial == key &&
+		    (first == NULL ||
+		    (int32_t)(rc->rc_ticket - first->rc_ticket) < 0))
+			first = rc;
+	if (first == NULL)
+		return;
+	rc = first;
+	rc->rc_waiting = false;
+	argv = scratch_alloc(sizeof(*argv) * (rc->rc_argc + 1));
+	p = rc->rc_args + strlen(rc->rc_args) + 1;
+	for (k = 0; k < rc->rc_argc; k++) {
+		argv[k] = p;
+		p += strlen(p) + 1;
+	}
+	argv[k] = NULL;
+	e = rc_spawn(rc, rc->rc_args, argv, rc->rc_buf, NS_RUNC_OUT);
+	/* Its pages go back: each buffer starts on a page of its own. */
+	region_release(rc->rc_args, (rc->rc_argused + 4095u) & ~4095u);
+	log_debug("%s: its turn, pid %d", rc->rc_name, (int)rc->rc_pid);
+	if (e < 0) {
+		rc->rc_len = (uint32_t)strlen(rc->rc_buf);
+		rc->rc_status = e;
+		rc->rc_exited = rc->rc_eof = true;
+		rc_maybe_done(rc);
+	}
+}
+
 int
 runc_call(const struct runc_req *rq, char *err, size_t errlen)
 {
 	handle_t h = pool_take(&runc_pool);
 	struct rcall *rc = pool_get(&runc_pool, h);
 	struct rargv *av;
-	int cap[2] = { -1, -1 }, i, e;
-	bool capture = false;
-	pid_t pid;
+	int i, e;
 
 	if (rc == NULL) {
 		snprintf(err, errlen, "too many runc calls in flight "
@@ -304,46 +449,28 @@ runc_call(const struct runc_req *rq, char *err, size_t errlen)
 	rc->rc_owner = rq->rq_owner;
 	rc->rc_cookie = rq->rq_cookie;
 	rc->rc_fn = rq->rq_done;
+	rc->rc_serial = rq->rq_serial;
+	rc->rc_nfd = rq->rq_nfd;
+	for (i = 0; i < rq->rq_nfd; i++)
+		rc->rc_fd[i] = rq->rq_fd[i];
+	rc->rc_env = rq->rq_env;
+	rc->rc_deadline = rq->rq_deadline;
+	rc->rc_pid_out = rq->rq_pid_out;
 	av = scratch_alloc(sizeof(*av));
 	e = rc_build(rc, av, rq, err, errlen);
 	if (e < 0)
 		goto out_give;
-	for (i = 0; i < rq->rq_nfd; i++)
-		capture |= rq->rq_fd[i] == RUNC_CAPTURE;
-	if (capture && pipe2(cap, O_CLOEXEC) < 0) {
-		e = -errno;
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (rq->rq_serial != HANDLE_NONE && rc_key_busy(rq->rq_serial, rc)) {
+		rc_park(rc, av);
+		log_debug("%s: waits for the call before it", rc->rc_name);
+		return 0;
+	}
+	e = rc_spawn(rc, av->path, av->argv, err, errlen);
+	if (e < 0)
 		goto out_give;
-	}
-	pid = fork();
-	if (pid < 0) {
-		e = -errno;
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		goto out_close;
-	}
-	if (pid == 0)
-		child_exec(av->path, av->argv, rq->rq_env, rq->rq_fd,
-		    rq->rq_nfd, cap[1]);
-	rc->rc_pid = pid;
-	if (rq->rq_pid_out)
-		*rq->rq_pid_out = pid;
-	if (capture) {
-		close(cap[1]);
-		fcntl(cap[0], F_SETFL, O_NONBLOCK);
-		rfd_init(&rc->rc_out, cap[0], h);
-		rfd_want(&rc->rc_out, EPOLLIN);
-	} else {
-		rc->rc_eof = true;
-	}
-	if (rq->rq_deadline)
-		rtimer_set(&rc->rc_timer, h, rq->rq_deadline);
+	log_debug("%s: pid %d", rc->rc_name, (int)rc->rc_pid);
 	return 0;
 
-out_close:
-	if (cap[0] >= 0) {
-		close(cap[0]);
-		close(cap[1]);
-	}
 out_give:
 	pool_give(&runc_pool, h);
 	return e;
@@ -446,6 +573,7 @@ runc_sweep(void)
 		uint64_t cookie = rc->rc_cookie;
 		runc_done_fn *fn = rc->rc_fn;
 		int status = rc->rc_status;
+		handle_t key;
 
 		runc_done_head = rc->rc_next;
 		if (runc_done_head == 0)
@@ -453,12 +581,18 @@ runc_sweep(void)
 		/* No output: do not even touch the buffer's page. */
 		if (rc->rc_len > 0)
 			rc->rc_buf[rc->rc_len] = '\0';
+		log_debug("%s: pid %d done, status %d", rc->rc_name,
+		    (int)rc->rc_pid, status);
 		if (fn)
 			fn(owner, cookie, status, rc->rc_len ? rc->rc_buf : "",
 			    rc->rc_len);
 		if (rc->rc_len > 4096)
 			region_release(rc->rc_buf, rc->rc_len + 1);
+		key = rc->rc_serial;
 		pool_give(&runc_pool, h);
+		/* After the callback: a call it made queues behind the rest. */
+		if (key != HANDLE_NONE)
+			rc_next_of(key);
 	}
 }
 

@@ -54,13 +54,25 @@ struct runc_req {
 	runc_done_fn *rq_done;
 	uint64_t rq_deadline;		/* now_ms() value; 0 none: SIGKILL */
 	pid_t *rq_pid_out;		/* where to store the child's pid */
+	/*
+	 * Calls with the same key (not HANDLE_NONE) run one at a time, in the
+	 * order they were made: the next one starts after the previous one's
+	 * completion returned.  runc keeps one state and one log per
+	 * container, and the Go shim holds the container's lock for a whole
+	 * runc call: a delete must not run while a kill --all has the cgroup
+	 * frozen, nor be answered while a kill is still in flight.
+	 */
+	handle_t rq_serial;
 };
 
 void runc_init(uint32_t max_calls);
 /*
- * Start a child.  0 on success; -ENOSPC when the pool is full,
- * -ENOENT when the binary is not found (err says so), -E2BIG for
- * arguments past the buffer, or a fork/pipe errno.
+ * Start a child, or queue it behind the calls with the same rq_serial.
+ * 0 on success; -ENOSPC when the pool is full, -ENOENT when the binary is
+ * not found (err says so), -E2BIG for arguments past the buffer, or a
+ * fork/pipe errno.  A queued call that cannot start when its turn comes
+ * completes with status -errno and the reason as its output.  The fds in
+ * rq_fd must stay open until the call completes.
  */
 int runc_call(const struct runc_req *rq, char *err, size_t errlen);
 /* Offer a reaped child; true if it was one of ours. */

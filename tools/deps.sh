@@ -6,16 +6,31 @@
 # nanopb's runtime sources from Debian's archive).
 # Tests/demo: containerd runc crun busybox-static, the Go sources whose
 # .proto files the wire-conformance test compares against, bsdutils for
-# script(1) (terminal tests).
+# script(1) (terminal tests), criu (runc's checkpoint/restore: the
+# checkpoint tests need it even where `criu check` fails), stress-ng
+# (make test-matrix runs the race tests under load).
+# Other architectures (make ARCH=arm64|armhf, make cross): Debian's cross
+# compilers, and qemu-user-static, whose Debian 12 build
+# tests/cross/smoke.sh checks for what it cannot do (the musl,
+# cmocka and the qemu the tests run come from tools/cross-musl.sh and
+# tools/cross-qemu.sh, into build/cross).
+# containerd 1.7 and 2.x come from other Debian suites, unpacked into
+# build/ by tools/debsuite.sh (the Makefile's suite-* targets), never
+# installed.
+# CRI tests and bench (tests/cri, bench/pods.sh): python3-grpcio (our CRI
+# client) and containernetworking-plugins (bridge, host-local, loopback);
+# tools/cri-api.sh fetches the CRI api.proto.
 # `tools/deps.sh bench` also installs what `make bench` needs:
 # python3-matplotlib (the charts).
 set -eu
 
-pkgs="gcc make git musl-tools nanopb protobuf-compiler python3-protobuf
+pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
 libcmocka-dev curl ca-certificates containerd runc crun busybox-static
 golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
 golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev
-golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2"
+golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
+stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
+xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins"
 [ "${1:-}" = bench ] && pkgs="$pkgs python3-matplotlib"
 
 missing=
@@ -31,6 +46,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    $missing >/dev/null

@@ -76,9 +76,93 @@ UPSTREAM_FILES = [
 TTRPC_TYPES_GO = GOCODE + "/github.com/containerd/ttrpc/types.go"
 TTRPC_OURS = "ttrpc.proto"
 
-# Messages/enums of ours with no upstream counterpart (full names).  Empty:
-# every type we declare is containerd's (or google's, checked above).
-EXTRA_ALLOWED = set()
+# Messages/enums of ours with no 1.6 counterpart (full names): the types
+# of containerd 2.x's `-info` contract, checked against 2.x below.
+EXTRA_ALLOWED = {
+    ".containerd.types.RuntimeRequest",
+    ".containerd.types.RuntimeVersion",
+    ".containerd.types.RuntimeInfo",
+    ".containerd.types.RuntimeInfo.AnnotationsEntry",
+    ".io.containerd.cgroups.v2.PSIStats",
+    ".io.containerd.cgroups.v2.PSIData",
+}
+
+# Fields of ours that 1.6's files lack: what cgroups v3 (containerd 2.x)
+# added to the v2 metrics, checked against 2.x.  A 1.6 receiver skips them.
+EXTRA_FIELDS_16 = {
+    ".io.containerd.cgroups.v2.CPUStat: extra field psi = 7",
+    ".io.containerd.cgroups.v2.IOStat: extra field psi = 2",
+    ".io.containerd.cgroups.v2.MemoryStat: extra field max_usage = 36",
+    ".io.containerd.cgroups.v2.MemoryStat: extra field swap_max_usage = 37",
+    ".io.containerd.cgroups.v2.MemoryStat: extra field psi = 38",
+}
+
+# containerd 2.x: the .proto files of Debian sid's containerd 2.1 and its
+# cgroups v3 and ttrpc 1.2 packages, unpacked into build/ by
+# tools/debsuite.sh (make suites).  The same rules, plus: containerd 2.x
+# serves task v3 from its own file, whose messages are v2's under another
+# package, so v3 is compared with our v2 file after renaming the package
+# (we serve both services with one set of messages); and an upstream
+# message of ours' files that we do not declare is an error only when
+# something we do declare (a field, a method) refers to it: 2.x files
+# carry types that never cross a shim's sockets.
+SID_GOCODE = os.path.join(ROOT, "build", "suites", "sid", "usr", "share",
+                          "gocode", "src")
+UPSTREAM2_INCLUDES = [
+    SID_GOCODE,
+    SID_GOCODE + "/github.com/containerd/ttrpc",  # proto/status.proto
+    "/usr/include",
+]
+_API2 = "github.com/containerd/containerd/api/"
+# (upstream file, ours, (upstream package, ours) or None or "types-only":
+# compare the messages, not the file's package and services)
+UPSTREAM2_FILES = [
+    (_API2 + "runtime/task/v2/shim.proto", "containerd/task/v2/shim.proto",
+     None),
+    (_API2 + "runtime/task/v3/shim.proto", "containerd/task/v2/shim.proto",
+     ("containerd.task.v3", "containerd.task.v2")),
+    (_API2 + "types/mount.proto", "containerd/types/mount.proto", None),
+    (_API2 + "types/task/task.proto", "containerd/types/task/task.proto",
+     None),
+    (_API2 + "types/introspection.proto",
+     "containerd/types/introspection.proto", None),
+    (_API2 + "events/task.proto", "containerd/events/task.proto", None),
+    (_API2 + "services/ttrpc/events/v1/events.proto",
+     "containerd/services/events/ttrpc/v1/events.proto", None),
+    (_API2 + "types/runc/options/oci.proto", "containerd/runc/v1/oci.proto",
+     None),
+    ("github.com/containerd/cgroups/v3/cgroup1/stats/metrics.proto",
+     "cgroups/v1/metrics.proto", None),
+    ("github.com/containerd/cgroups/v3/cgroup2/stats/metrics.proto",
+     "cgroups/v2/metrics.proto", None),
+    # Only its Envelope (ALIASES2), which ours declares with the service.
+    (_API2 + "types/event.proto",
+     "containerd/services/events/ttrpc/v1/events.proto", "types-only"),
+    ("github.com/containerd/ttrpc/request.proto", "ttrpc.proto", None),
+]
+
+# Upstream types that 2.x declares under another name than ours, with the
+# same fields: references are renamed, and the type is compared with ours.
+ALIASES2 = {
+    # 2.x moved the event envelope to containerd.types (types/event.proto);
+    # the events service sends it in the same field, same encoding.
+    ".containerd.types.Envelope":
+        ".containerd.services.events.ttrpc.v1.Envelope",
+    # ttrpc 1.2's request.proto imports a stub Status (code only, for its
+    # generator); its Go type is google.rpc.Status, as in ttrpc 1.1.
+    ".Status": ".google.rpc.Status",
+}
+
+# Differences from 2.x that are known and harmless, with the reason.
+ALLOWED2 = {
+    ".containerd.runc.v1.Options: missing field task_api_address = 12":
+        "2.x's sandbox controllers set it for their own shims; a task shim "
+        "ignores it (the decoder skips unknown fields)",
+    ".containerd.runc.v1.Options: missing field task_api_version = 13":
+        "the same (sandbox controllers)",
+    ".containerd.runc.v1.Options: extra field criu_path = 8":
+        "1.6/1.7 send it; 2.x reserves the number and never sends it",
+}
 
 FDP = descriptor_pb2.FieldDescriptorProto
 
@@ -308,50 +392,133 @@ def compare_services(up_fd, our_fd, errs, counts):
             errs.append(".%s.%s: extra service" % (our_fd.package, s.name))
 
 
-def check(proto_dir, verbose=False):
-    """Return (errors, counts) comparing proto_dir against upstream."""
-    errs = []
-    counts = {"messages": 0, "fields": 0, "enums": 0, "values": 0,
-              "methods": 0}
+def renamed(fd, frm, to):
+    """A copy of fd with package frm called to (type names included)."""
+    fd2 = descriptor_pb2.FileDescriptorProto()
+    fd2.CopyFrom(fd)
+    fd2.package = to
+    old, new = "." + frm + ".", "." + to + "."
+
+    def fix(msgs):
+        for m in msgs:
+            for f in m.field:
+                if f.type_name.startswith(old):
+                    f.type_name = new + f.type_name[len(old):]
+            fix(m.nested_type)
+
+    fix(fd2.message_type)
+    for s in fd2.service:
+        for m in s.method:
+            for k in ("input_type", "output_type"):
+                if getattr(m, k).startswith(old):
+                    setattr(m, k, new + getattr(m, k)[len(old):])
+    return fd2
+
+
+def aliased(fd):
+    """A copy of fd whose references to ALIASES2 types use our names."""
+    fd2 = descriptor_pb2.FileDescriptorProto()
+    fd2.CopyFrom(fd)
+
+    def fix(msgs):
+        for m in msgs:
+            for f in m.field:
+                f.type_name = ALIASES2.get(f.type_name, f.type_name)
+            fix(m.nested_type)
+
+    fix(fd2.message_type)
+    return fd2
+
+
+def referrers(up_fd, ours_full):
+    """Full type name -> names of things in up_fd that we declare (messages
+    in ours_full, and service methods) which refer to it."""
+    refs = {}
+    for full, (kind, m, _) in collect(up_fd).items():
+        if kind != "message" or full not in ours_full:
+            continue
+        for f in m.field:
+            if f.type_name:
+                refs.setdefault(f.type_name, []).append(full + "." + f.name)
+    for s in up_fd.service:
+        for m in s.method:
+            for t in (m.input_type, m.output_type):
+                refs.setdefault(t, []).append("%s/%s" % (s.name, m.name))
+    return refs
+
+
+def our_descriptors(proto_dir, tmp):
     ours_files = sorted(
         os.path.relpath(os.path.join(d, f), proto_dir)
         for d, _, fs in os.walk(proto_dir) for f in fs
         if f.endswith(".proto"))
-    with tempfile.TemporaryDirectory(prefix="protocheck.") as tmp:
-        ours = protoc_set([proto_dir], ours_files,
-                          os.path.join(tmp, "ours.pb"))
-        upstream = protoc_set(UPSTREAM_INCLUDES,
-                              [u for u, _ in UPSTREAM_FILES],
-                              os.path.join(tmp, "up.pb"))
+    return protoc_set([proto_dir], ours_files, os.path.join(tmp, "ours.pb"))
 
-    pairs = [(upstream[u], o) for u, o in UPSTREAM_FILES]
-    pairs.append((ttrpc_from_go(TTRPC_TYPES_GO), TTRPC_OURS))
+
+def check(proto_dir, verbose=False, v2x=False):
+    """Return (errors, counts) comparing proto_dir against upstream:
+    containerd 1.6's files, or with v2x containerd 2.x's."""
+    errs = []
+    counts = {"messages": 0, "fields": 0, "enums": 0, "values": 0,
+              "methods": 0, "unused": 0}
+    with tempfile.TemporaryDirectory(prefix="protocheck.") as tmp:
+        ours = our_descriptors(proto_dir, tmp)
+        if v2x:
+            upstream = protoc_set(UPSTREAM2_INCLUDES,
+                                  [u for u, _, _ in UPSTREAM2_FILES],
+                                  os.path.join(tmp, "up.pb"))
+        else:
+            upstream = protoc_set(UPSTREAM_INCLUDES,
+                                  [u for u, _ in UPSTREAM_FILES],
+                                  os.path.join(tmp, "up.pb"))
+
+    if v2x:
+        pairs = [(aliased(renamed(upstream[u], *rn)
+                          if isinstance(rn, tuple) else upstream[u]), o,
+                  rn == "types-only") for u, o, rn in UPSTREAM2_FILES]
+    else:
+        pairs = [(upstream[u], o, False) for u, o in UPSTREAM_FILES]
+        pairs.append((ttrpc_from_go(TTRPC_TYPES_GO), TTRPC_OURS, False))
 
     our_types = {}
     for fd in ours.values():
         our_types.update(collect(fd))
     seen = set()
-    for up_fd, our_name in pairs:
+    for up_fd, our_name, types_only in pairs:
         our_fd = ours.get(our_name)
         if our_fd is None:
             errs.append("%s: missing (counterpart of %s)" % (our_name,
                                                              up_fd.name))
             continue
-        if our_fd.package != up_fd.package:
+        if our_fd.package != up_fd.package and not types_only:
             errs.append("%s: package %s, want %s" % (our_name, our_fd.package,
                                                      up_fd.package))
-        compare_services(up_fd, our_fd, errs, counts)
+        if not types_only:
+            compare_services(up_fd, our_fd, errs, counts)
+        refs = referrers(up_fd, our_types) if v2x else {}
         for full, (kind, up, _) in sorted(collect(up_fd).items()):
             seen.add(full)
+            alias = ALIASES2.get(full) if v2x else None
+            if alias:
+                full = alias
             got = our_types.get(full)
+            if got is None and v2x and full not in refs:
+                counts["unused"] += 1
+                if verbose:
+                    print("unused upstream %s %s (nothing of ours refers "
+                          "to it)" % (kind, full))
+                continue
             if got is None:
-                errs.append("%s: missing %s (from %s)" % (full, kind,
-                                                          up_fd.name))
+                why = ""
+                if full in refs:
+                    why = ", used by " + ", ".join(sorted(refs[full])[:3])
+                errs.append("%s: missing %s (from %s%s)" % (
+                    full, kind, up_fd.name, why))
                 continue
             if got[0] != kind:
                 errs.append("%s: is a %s, want %s" % (full, got[0], kind))
                 continue
-            if got[2].name != our_name:
+            if got[2].name != our_name and not alias:
                 errs.append("%s: declared in %s, want %s" % (
                     full, got[2].name, our_name))
             if kind == "message":
@@ -362,15 +529,32 @@ def check(proto_dir, verbose=False):
                 compare_enum(full, up, got[1], errs, counts)
             if verbose:
                 print("checked %s %s" % (kind, full))
-    for full in sorted(set(our_types) - seen - EXTRA_ALLOWED):
-        errs.append("%s: extra %s in %s (not upstream)" % (
-            full, our_types[full][0], our_types[full][2].name))
+    if v2x:
+        known = [e for e in errs if e in ALLOWED2]
+        errs = [e for e in errs if e not in ALLOWED2]
+        counts["allowed"] = len(known)
+        if verbose:
+            for e in known:
+                print("allowed: %s (%s)" % (e, ALLOWED2[e]))
+    # Every type of ours has a 1.6 counterpart (or is a 2.x one); the 2.x
+    # pass compares what the shim shares with 2.x, so it asks nothing more.
+    if not v2x:
+        errs = [e for e in errs if e not in EXTRA_FIELDS_16]
+        for full in sorted(set(our_types) - seen - EXTRA_ALLOWED):
+            errs.append("%s: extra %s in %s (not upstream)" % (
+                full, our_types[full][0], our_types[full][2].name))
     return errs, counts
 
 
 def summary(counts):
-    return ("%(messages)d messages, %(fields)d fields, %(enums)d enums "
+    text = ("%(messages)d messages, %(fields)d fields, %(enums)d enums "
             "(%(values)d values), %(methods)d methods checked" % counts)
+    if counts.get("unused"):
+        text += (", %(unused)d upstream types no shim message uses"
+                 % counts)
+    if counts.get("allowed"):
+        text += ", %(allowed)d known differences (-v)" % counts
+    return text
 
 
 # ---- self-test ----
@@ -428,15 +612,33 @@ MUTATIONS = [
     ("containerd/task/v2/shim.proto", "uint32 task_pid = 2;",
      "uint32 taskpid = 2;",
      "json_name is taskpid, want taskPid"),
+    # containerd 2.x's files (the -info contract exists only there).
+    ("containerd/types/introspection.proto", "string name = 1;",
+     "string name = 6;", "RuntimeInfo: missing field name = 1"),
+    ("containerd/types/introspection.proto",
+     "google.protobuf.Any features = 4;", "bytes features = 4;",
+     "RuntimeInfo field 4 (features): type is bytes, want message"),
+    ("containerd/services/events/ttrpc/v1/events.proto",
+     "string topic = 3;", "string topic = 5;",
+     "Envelope: missing field topic = 3"),
 ]
 
 
-def selftest(proto_dir):
+def check_all(proto_dir, only=None):
+    """Differences against every release asked for (only: "1.6", "2.x")."""
+    errs = []
+    for release in ("1.6", "2.x"):
+        if only is None or only == release:
+            errs += check(proto_dir, v2x=release == "2.x")[0]
+    return errs
+
+
+def selftest(proto_dir, only=None):
     failed = 0
     with tempfile.TemporaryDirectory(prefix="protocheck-self.") as tmp:
         base = os.path.join(tmp, "proto")
         shutil.copytree(proto_dir, base)
-        errs, _ = check(base)
+        errs = check_all(base, only)
         if errs:
             print("selftest: clean copy reported differences:")
             for e in errs:
@@ -454,7 +656,7 @@ def selftest(proto_dir):
                 continue
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text.replace(old, new))
-            errs, _ = check(work)
+            errs = check_all(work, only)
             if any(expect in e for e in errs):
                 print("selftest: caught: %s" % expect)
             else:
@@ -484,6 +686,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--proto", default=os.path.join(ROOT, "proto"))
     ap.add_argument("--selftest", action="store_true")
+    ap.add_argument("--only", choices=("1.6", "2.x"),
+                    help="compare with one release's files only")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if shutil.which("protoc") is None:
@@ -492,19 +696,32 @@ def main():
         if not os.path.exists(os.path.join(GOCODE, u)):
             die("upstream %s not found (Debian golang-github-containerd-*"
                 "-dev)" % u)
+    if args.only != "1.6":
+        for u, _, _ in UPSTREAM2_FILES:
+            if not any(os.path.exists(os.path.join(i, u))
+                       for i in UPSTREAM2_INCLUDES):
+                die("containerd 2.x's %s not found under %s (make suites: "
+                    "tools/debsuite.sh unpacks Debian sid's packages)" %
+                    (u, SID_GOCODE))
     if args.selftest:
-        return selftest(args.proto)
-    try:
-        errs, counts = check(args.proto, args.verbose)
-    except RuntimeError as e:
-        die(str(e))
-    for e in errs:
-        print(e)
-    if errs:
-        print("%s: %d difference(s)" % (summary(counts), len(errs)))
-        return 1
-    print("%s: OK" % summary(counts))
-    return 0
+        return selftest(args.proto, args.only)
+    rc = 0
+    for release in ("1.6", "2.x"):
+        if args.only and args.only != release:
+            continue
+        try:
+            errs, counts = check(args.proto, args.verbose, release == "2.x")
+        except RuntimeError as e:
+            die(str(e))
+        for e in errs:
+            print("%s: %s" % (release, e))
+        if errs:
+            print("containerd %s: %s: %d difference(s)" % (
+                release, summary(counts), len(errs)))
+            rc = 1
+        else:
+            print("containerd %s: %s: OK" % (release, summary(counts)))
+    return rc
 
 
 if __name__ == "__main__":

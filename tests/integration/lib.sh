@@ -21,13 +21,24 @@
 #   BUNDLES   $D/state/io.containerd.runtime.v2.task/$NS
 #   LIB_DIR   this directory (ptyrun.py, shimrpc.py)
 #   T         per test: its own scratch dir and cwd; TEST_NAME its name
+#
+# Which containerd (the environment picks; default: the host's, on PATH):
+#   CONTAINERD_BIN  containerd binary (e.g. build/suites/sid/usr/bin/containerd)
+#   CTR_BIN         its ctr (ctr of the same release: ctr 2.x talks to 1.6 too,
+#                   but prints and accepts other things)
+#   CONTAINERD_CONFIG_VERSION  2 or 3; default 3 for containerd 2.x, else 2
+#   CTRD_VERSION, CTRD_MAJOR, CTRD_MINOR  set by suite_setup from
+#                   `containerd --version` (e.g. 2.1.9, 2, 1), for tests
+#                   whose ctr output or flags differ between releases
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SHIM=${SHIM:-/usr/bin/containerd-shim-runc-v2}
+CONTAINERD_BIN=${CONTAINERD_BIN:-containerd}
+CTR_BIN=${CTR_BIN:-ctr}
 SHIM_SOCK_DIR=/run/containerd/s
 RUNC_STATE=/run/containerd/runc
 CGROUP_ROOT=/sys/fs/cgroup
-export LIB_DIR SHIM
+export LIB_DIR SHIM CONTAINERD_BIN CTR_BIN
 
 # Applets linked into the container's /bin.  busybox --list is not used:
 # on Debian it lists "busybox" itself, which would replace the binary.
@@ -195,20 +206,20 @@ skip() {
 # ctr
 
 ctr_ns() {
-	ctr --address "$CTR_ADDR" --namespace "$NS" "$@"
+	"$CTR_BIN" --address "$CTR_ADDR" --namespace "$NS" "$@"
 }
 
 # CTR: the same as an array, for commands that exec ctr themselves
 # (ptyrun.py, timeout).  Arrays are not exported: rebuilt on sourcing.
 # shellcheck disable=SC2034 # used by the tests
 _set_ctr_array() {
-	CTR=(ctr --address "${CTR_ADDR:-}" --namespace "${NS:-}")
+	CTR=("$CTR_BIN" --address "${CTR_ADDR:-}" --namespace "${NS:-}")
 }
 _set_ctr_array
 
 # ctr_bounded: ctr_ns with a time limit, for the harness's own calls.
 ctr_bounded() {
-	timeout -k 5 30 ctr --address "$CTR_ADDR" --namespace "$NS" "$@"
+	timeout -k 5 30 "$CTR_BIN" --address "$CTR_ADDR" --namespace "$NS" "$@"
 }
 
 # ctr_run [run-flags...] ID [CMD ARG...]
@@ -247,8 +258,11 @@ stdin_after_exec() {
 	cat "$3"
 }
 
+# ctr prints the exec's ProcessDetails with %+v: "&ProcessDetails{ExecID:e1,"
+# in 1.6/1.7 (gogo), 'exec_id:"e1"' in 2.x.
 exec_listed() { # <id> <exec-id>
-	ctr_bounded task ps "$1" 2>/dev/null | grep -q "ExecID:$2,"
+	ctr_bounded task ps "$1" 2>/dev/null |
+		grep -Eq "ExecID:$2,|exec_id:\"$2\""
 }
 
 task_field() { # <id> <column 2=pid 3=status>
@@ -299,7 +313,7 @@ events_start() {
 }
 
 _events_sync() {
-	ctr --address "$CTR_ADDR" namespaces label "$NS" "evsync=$1" \
+	"$CTR_BIN" --address "$CTR_ADDR" namespaces label "$NS" "evsync=$1" \
 		>/dev/null 2>&1
 	sleep 0.1
 	grep -q "\"evsync\":\"$1\"" "$T/events.log"
@@ -329,9 +343,21 @@ has_event() { # <id> <topic>
 
 # _argv_is_ours <pid>: sets ARGV (array); 0 if it is one of our shims.
 _argv_is_ours() {
-	local i exe
+	local i exe a0
 	ARGV=()
 	mapfile -d '' -t ARGV 2>/dev/null </proc/"$1"/cmdline || return 1
+	# A shim of another architecture run by qemu-user (tests/cross):
+	# through binfmt_misc with the P flag, the interpreter, the binary's
+	# path, then the shim's own argv; run by hand, qemu then the shim's.
+	a0=${ARGV[0]:-}
+	case "${a0##*/}" in
+	qemu-*)
+		case "${ARGV[2]:-}" in
+		-*) ARGV=("${ARGV[@]:1}") ;;
+		*) ARGV=("${ARGV[@]:2}") ;;
+		esac
+		;;
+	esac
 	[ "${#ARGV[@]}" -gt 2 ] || return 1
 	for ((i = 1; i < ${#ARGV[@]} - 1; i++)); do
 		case "${ARGV[$i]}" in
@@ -587,7 +613,7 @@ containerd_alive() {
 
 containerd_ready() {
 	containerd_alive &&
-		ctr --address "$CTR_ADDR" version >/dev/null 2>&1
+		"$CTR_BIN" --address "$CTR_ADDR" version >/dev/null 2>&1
 }
 
 # _close_inherited_fds: close every fd above 2.  containerd (and through
@@ -613,8 +639,8 @@ containerd_start() {
 		cd "$D" || exit 1
 		_close_inherited_fds
 		# shellcheck disable=SC2016 # expanded by the inner sh
-		setsid sh -c 'echo $$ >"$1"; exec containerd --config "$2"' \
-			sh "$D/containerd.pid" "$D/config.toml" \
+		setsid sh -c 'echo $$ >"$1"; exec "$3" --config "$2"' \
+			sh "$D/containerd.pid" "$D/config.toml" "$CONTAINERD_BIN" \
 			>>"$D/containerd.log" 2>&1 </dev/null &
 	)
 	if ! wait_until 30 containerd_ready; then
@@ -656,12 +682,19 @@ make_rootfs() {
 	echo 'root:x:0:' >"$r/etc/group"
 }
 
+# write_config: version 2 for containerd 1.x; version 3 for 2.x (which
+# reads version 2 too, but migrates it and warns).  CRI is off either way
+# (2.x split it into three plugins), and so is NRI (2.x turns it on by
+# default, with a socket of its own under /var/run/nri).
 write_config() {
+	local cri='"io.containerd.grpc.v1.cri"'
+	[ "${CONTAINERD_CONFIG_VERSION:-2}" = 3 ] &&
+		cri="$cri, \"io.containerd.cri.v1.images\", \"io.containerd.cri.v1.runtime\""
 	cat >"$D/config.toml" <<EOF
-version = 2
+version = ${CONTAINERD_CONFIG_VERSION:-2}
 root = "$D/root"
 state = "$D/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+disabled_plugins = [$cri, "io.containerd.nri.v1.nri"]
 [grpc]
   address = "$D/containerd.sock"
 [ttrpc]
@@ -684,10 +717,48 @@ _snapshot_host() {
 	done
 }
 
+# _abs_bin <name-or-path>: an absolute path (containerd runs from $D).
+_abs_bin() {
+	case $1 in
+	*/*) readlink -f "$1" ;;
+	*) command -v "$1" ;;
+	esac
+}
+
+# containerd_version: CTRD_VERSION/MAJOR/MINOR from `containerd --version`
+# ("containerd github.com/containerd/containerd/v2 2.1.9+unknown ...").
+containerd_version() {
+	local v
+	v=$("$CONTAINERD_BIN" --version 2>/dev/null | awk '{ print $3 }')
+	v=${v#v}
+	CTRD_VERSION=${v%%[~+-]*}
+	CTRD_MAJOR=${CTRD_VERSION%%.*}
+	CTRD_MINOR=${CTRD_VERSION#*.}
+	CTRD_MINOR=${CTRD_MINOR%%.*}
+	case $CTRD_MAJOR$CTRD_MINOR in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	: "${CONTAINERD_CONFIG_VERSION:=$([ "$CTRD_MAJOR" -ge 2 ] && echo 3 || echo 2)}"
+	export CTRD_VERSION CTRD_MAJOR CTRD_MINOR CONTAINERD_CONFIG_VERSION
+}
+
+# ctrd_at_least <major> <minor>: the suite's containerd is that or newer.
+ctrd_at_least() {
+	[ "${CTRD_MAJOR:-1}" -gt "$1" ] ||
+		{ [ "${CTRD_MAJOR:-1}" -eq "$1" ] && [ "${CTRD_MINOR:-6}" -ge "$2" ]; }
+}
+
 suite_setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	_need containerd
-	_need ctr
+	_need "$CONTAINERD_BIN"
+	_need "$CTR_BIN"
+	CONTAINERD_BIN=$(_abs_bin "$CONTAINERD_BIN")
+	CTR_BIN=$(_abs_bin "$CTR_BIN")
+	_set_ctr_array
+	containerd_version || {
+		log "cannot tell the version of $CONTAINERD_BIN"
+		exit 2
+	}
 	_need runc
 	_need busybox
 	_need python3
@@ -751,10 +822,14 @@ SAMPLER_SETTLE_MS=${INVARIANTS_SETTLE_MS:-500}
 SAMPLER_ZOMBIE_MS=2000
 
 sampler_loop() {
-	local hz samples=0
+	local hz samples=0 parent=$$
 	local -A shim=() sid=() base_data=() base_anon=() zsince=() said=()
 	hz=$(getconf CLK_TCK)
 	while :; do
+		# A runner killed by SIGKILL cannot stop its sampler: it ends
+		# itself, or it would hold the runner's inherited fds (a flock
+		# around the run) for ever.
+		pid_alive "$parent" || exit 0
 		_sample_once
 		# What was covered, for the report: samples taken, shims seen.
 		echo "$samples ${#base_data[@]}" >"$D/sampler.stats"

@@ -81,7 +81,7 @@ cgroup2)
 *)	fail "unknown mode $mode" ;;
 esac
 : >"$errf"
-exec containerd --config "$cfg"
+exec "$CONTAINERD_BIN" --config "$cfg"
 '
 
 _privd_up_or_dead() {

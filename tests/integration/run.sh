@@ -25,8 +25,13 @@
 #   KEEP_D=1      keep the suite directory (containerd.log, per-test output
 #                 in t/<name>/output) instead of removing it
 #   VERBOSE=1     print the output of passing tests too
+#   CONTAINERD_BIN, CTR_BIN  the containerd and ctr to run (default: the
+#                 host's on PATH); containerd 2.x gets a version-3 config
+#                 (CONTAINERD_CONFIG_VERSION overrides), see lib.sh.
+#                 tools/debsuite.sh unpacks 1.7 (trixie) and 2.x (sid).
 #
-# Needs root, containerd 1.6, ctr, runc, a static busybox, python3.
+# Needs root, containerd 1.6, 1.7 or 2.x, its ctr, runc, a static busybox,
+# python3.
 # Exit status: 0 all passed or skipped; 1 a test failed, leaked, or the
 # invariants were violated; 2 setup error; 77 suite skipped (not root,
 # missing tool).
@@ -74,6 +79,9 @@ select_tests() {
 			continue
 		fi
 		for g in "$@"; do
+			case $g in
+			*/*) continue ;;
+			esac
 			g=${g%.sh}
 			# shellcheck disable=SC2053 # glob match intended
 			if [[ $name == $g || ${name#t_} == $g ]]; then
@@ -81,6 +89,12 @@ select_tests() {
 				break
 			fi
 		done
+	done
+	# A path names a test file kept elsewhere (tests/cross).
+	for g in "$@"; do
+		case $g in
+		*/*.sh) [ -f "$g" ] && TESTS+=("$(cd "$(dirname "$g")" && pwd)/${g##*/}") ;;
+		esac
 	done
 }
 
@@ -197,7 +211,8 @@ summary() {
 	local total=$((PASSED + FAILED + SKIPPED))
 	echo "----"
 	echo "$total tests: $PASSED passed, $FAILED failed, $SKIPPED skipped" \
-		"in $(secs_since "$SUITE_START")s (shim: $SHIM)"
+		"in $(secs_since "$SUITE_START")s (shim: $SHIM," \
+		"containerd ${CTRD_VERSION:-?})"
 	[ "$FAILED" -eq 0 ] || echo "failed: ${FAILED_NAMES[*]}"
 }
 
@@ -224,7 +239,7 @@ main() {
 	trap suite_teardown EXIT
 	trap on_signal INT TERM
 	suite_setup
-	echo "suite dir $D, namespace $NS, shim $SHIM"
+	echo "suite dir $D, namespace $NS, shim $SHIM, containerd $CTRD_VERSION ($CONTAINERD_BIN)"
 	for t in "${TESTS[@]}"; do
 		run_one "$t"
 	done

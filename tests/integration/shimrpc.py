@@ -10,11 +10,13 @@ usage: shimrpc.py SOCKET update ID RESOURCES_JSON
 SOCKET may carry a unix:// prefix (the bundle's `address` file does).
 Exit 0 on success; on an error status print "code N: message", exit 1.
 """
+import os
 import socket
 import struct
 import sys
 
-SERVICE = "containerd.task.v2.Task"
+# containerd 2.x's Go shim serves task v3 only: SHIMRPC_SERVICE picks it.
+SERVICE = os.environ.get("SHIMRPC_SERVICE", "containerd.task.v2.Task")
 RESOURCES_URL = ("types.containerd.io/opencontainers/runtime-spec/1/"
                  "LinuxResources")
 

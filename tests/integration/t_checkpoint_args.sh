@@ -53,6 +53,8 @@
 
 GO_SHIM=/usr/bin/containerd-shim-runc-v2
 RUNC_BIN=$(command -v runc) || skip "runc not installed"
+# runc's restore and checkpoint look criu up before anything else.
+command -v criu >/dev/null || skip "criu is not installed (tools/deps.sh installs it)"
 DRIVE=$LIB_DIR/ckpt_drive.py
 CK=$T/ck # the scenario's scratch dir: the same path for every shim
 WRAP=$T/runc-logged

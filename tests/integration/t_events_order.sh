@@ -21,7 +21,12 @@ exit_ev=$(event_line ev1 /tasks/exit)
 assert_contains "$exit_ev" "\"id\":\"ev1\"" "id in /tasks/exit"
 assert_contains "$exit_ev" "\"pid\":$pid," "pid in /tasks/exit"
 assert_contains "$exit_ev" "\"exit_status\":3," "status in /tasks/exit"
-assert_contains "$exit_ev" "\"exited_at\":\"20" "exited_at in /tasks/exit"
+# ctr 1.6 prints a Timestamp as RFC 3339 text, 1.7+ as its two fields.
+if ctrd_at_least 1 7; then
+	assert_contains "$exit_ev" "\"exited_at\":{\"seconds\":" "exited_at in /tasks/exit"
+else
+	assert_contains "$exit_ev" "\"exited_at\":\"20" "exited_at in /tasks/exit"
+fi
 assert_contains "$(event_line ev1 /tasks/delete)" "\"exit_status\":3," \
 	"status in /tasks/delete"
 

@@ -14,8 +14,9 @@ ps=$(ctr_ns task ps "$id")
 pids=$(printf '%s\n' "$ps" | awk 'NR > 1 { print $1 }')
 assert_eq 3 "$(printf '%s\n' "$pids" | wc -l)" "process count"
 assert_contains "$ps" "$init" "init listed"
-pa=$(printf '%s\n' "$ps" | awk '/ExecID:ea,/ { print $1 }')
-pb=$(printf '%s\n' "$ps" | awk '/ExecID:eb,/ { print $1 }')
+# ctr 1.6/1.7 print "&ProcessDetails{ExecID:ea,...}", 2.x 'exec_id:"ea"'.
+pa=$(printf '%s\n' "$ps" | awk '/ExecID:ea,|exec_id:"ea"/ { print $1 }')
+pb=$(printf '%s\n' "$ps" | awk '/ExecID:eb,|exec_id:"eb"/ { print $1 }')
 assert_eq "sleep 1001" "$(tr '\0' ' ' </proc/"$pa"/cmdline | sed 's/ $//')" "pid of exec a"
 assert_eq "sleep 1002" "$(tr '\0' ' ' </proc/"$pb"/cmdline | sed 's/ $//')" "pid of exec b"
 

@@ -6,9 +6,15 @@
 # Builds tests/unit/cgroup_dump.c against src/cgroup.c, fills Metrics from
 # the fixture trees in tests/fixtures/cgroup, decodes the bytes with
 # `protoc --decode`, flattens protoc's text output to "path value" lines
-# and compares key fields with values read from the fixture files.
+# and compares key fields with values read from the fixture files.  The
+# v1 and v2 trees are checked twice: as captured, and widened (every
+# counter in the container's files raised above 2^32), so a counter cut
+# to 32 bits anywhere between the file and the wire shows.
 # Run from the repository root.  Exit 0 pass, 1 fail, 77 skip (a tool or
 # the upstream .proto files are missing).
+#
+# Another architecture (make ARCH=arm64|armhf): UNIT_CC is its compiler
+# (the helper is linked static) and UNIT_RUN the qemu-user that runs it.
 set -u
 
 GO=/usr/share/gocode/src
@@ -18,7 +24,12 @@ GOGO=$GO/github.com/gogo/protobuf
 FIX=tests/fixtures/cgroup
 NANOPB=build/nanopb
 
-for t in gcc protoc awk; do
+cc=${UNIT_CC:-gcc}
+run=${UNIT_RUN:-}
+static=
+[ -n "${UNIT_CC:-}" ] && static=-static
+
+for t in "$cc" protoc awk; do
 	command -v $t > /dev/null 2>&1 || { echo "skip: no $t"; exit 77; }
 done
 for f in "$V1PROTO" "$V2PROTO" "$GOGO/gogoproto/gogo.proto" \
@@ -29,7 +40,7 @@ done
 tmp=$(mktemp -d /tmp/cgroup_decode.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-gcc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD \
+$cc -std=c11 -D_GNU_SOURCE -DPB_BUFFER_ONLY -DNS_NO_ALLOC_GUARD $static \
     -Wall -Wextra -Werror -Isrc -Igen -I$NANOPB -o "$tmp/dump" \
     tests/unit/cgroup_dump.c src/cgroup.c src/pbs.c src/log.c \
     src/scratch.c src/pool.c \
@@ -83,20 +94,51 @@ expect_list() {
 	fi
 }
 
+# nz <value>: the value, or nothing for 0 (protoc prints no zero field
+# of a repeated message's element).
+nz() {
+	[ "$1" = 0 ] || echo "$1"
+}
+
 # kv <file> <key>: the value of "key value" in a flat-keyed file.
 kv() {
 	awk -v k="$2" '$1 == k { print $2; exit }' "$1"
 }
 
+# widen <dir>: add 2^32 * (1..7) to every plain number in the files of a
+# cgroup directory ("123", "key 123", "key=123"), numbers of 2^40 and
+# more (the "unlimited" values) excepted, and rdma.* whose counters are
+# 32-bit in the .proto.  Small multiples keep cpuacct.stat's ticks times
+# 10^7 within the shell's arithmetic.
+widen() {
+	for w in "$1"/*; do
+		[ -f "$w" ] || continue
+		case ${w##*/} in rdma.*) continue ;; esac
+		awk '{
+			for (i = 1; i <= NF; i++) {
+				pre = ""; v = $i
+				if ((e = index(v, "=")) > 0) {
+					pre = substr(v, 1, e); v = substr(v, e + 1)
+				}
+				if (v ~ /^[0-9]+$/ && v + 0 < 1099511627776)
+					$i = pre sprintf("%.0f",
+					    v + 4294967296 * (n++ % 7 + 1))
+			}
+			print
+		}' "$w" > "$w.w" && mv "$w.w" "$w"
+	done
+}
+
 # --- v1 (hybrid host, captured; hugetlb synthesized) -----------------
-d=$FIX/v1
+check_v1() {
+d=$1
 mem=$d/memory/nanoshim-fixture
 cpu=$d/cpu/nanoshim-fixture
 acct=$d/cpuacct/nanoshim-fixture
 pids=$d/pids/nanoshim-fixture
 blk=$d/blkio/nanoshim-fixture
 huge=$d/hugetlb/nanoshim-fixture
-url=$("$tmp/dump" "$d" "$FIX/v1-mountinfo-hugetlb" "$FIX/hugepages" \
+url=$($run "$tmp/dump" "$d" "$FIX/v1-mountinfo-hugetlb" "$FIX/hugepages" \
     "$FIX/partitions" "$FIX/v1-proc-cgroup-hugetlb" "$tmp/v1.bin") || {
 	echo "FAIL: dump v1"
 	exit 1
@@ -142,14 +184,18 @@ expect $f blkio.io_service_bytes_recursive.value \
 expect $f blkio.io_serviced_recursive.device '"/dev/vda"'
 # hugetlb: Go lists page sizes by directory name, so 1GB before 2MB.
 expect_list $f hugetlb.pagesize '"1GB"' '"2MB"'
-expect_list $f hugetlb.usage "$(cat $huge/hugetlb.2MB.usage_in_bytes)"
+# shellcheck disable=SC2046
+expect_list $f hugetlb.usage $(nz "$(cat $huge/hugetlb.1GB.usage_in_bytes)") \
+    $(nz "$(cat $huge/hugetlb.2MB.usage_in_bytes)")
 expect_list $f hugetlb.failcnt "$(cat $huge/hugetlb.1GB.failcnt)" \
     "$(cat $huge/hugetlb.2MB.failcnt)"
+}
 
 # --- v2 (unified host, synthesized tree) --------------------------------
-d=$FIX/v2
+check_v2() {
+d=$1
 c=$d/default/ctr1
-url=$("$tmp/dump" "$d" "$FIX/v2-mountinfo" "$FIX/hugepages" \
+url=$($run "$tmp/dump" "$d" "$FIX/v2-mountinfo" "$FIX/hugepages" \
     "$FIX/partitions" "$FIX/v2-proc-cgroup" "$tmp/v2.bin") || {
 	echo "FAIL: dump v2"
 	exit 1
@@ -182,13 +228,31 @@ expect $f pids.current "$(cat $c/pids.current)"
 [ "$(cat $c/pids.max)" = max ] && expect $f pids.limit $max
 expect_list $f io.usage.rbytes $(sed 's/.*rbytes=\([0-9]*\).*/\1/' $c/io.stat)
 expect_list $f io.usage.wios $(sed 's/.*wios=\([0-9]*\).*/\1/' $c/io.stat)
-expect_list $f hugetlb.current "$(cat $c/hugetlb.2MB.current)"
+# shellcheck disable=SC2046
+expect_list $f hugetlb.current $(nz "$(cat $c/hugetlb.1GB.current)") \
+    $(nz "$(cat $c/hugetlb.2MB.current)")
 expect_list $f rdma.current.hca_objects \
     "$(awk '{ sub(/.*hca_object=/, ""); print; exit }' $c/rdma.current)"
+}
+
+check_v1 "$FIX/v1"
+check_v2 "$FIX/v2"
+cp -R "$FIX/v1" "$tmp/w1" && cp -R "$FIX/v2" "$tmp/w2" || exit 1
+for c in memory cpu cpuacct pids blkio hugetlb; do
+	widen "$tmp/w1/$c/nanoshim-fixture"
+done
+widen "$tmp/w2/default/ctr1"
+big=$(cat "$tmp/w1/memory/nanoshim-fixture/memory.usage_in_bytes")
+[ "$big" -gt 4294967295 ] || {
+	echo "FAIL: widening left memory.usage_in_bytes at $big"
+	fails=$((fails + 1))
+}
+check_v1 "$tmp/w1"
+check_v2 "$tmp/w2"
 
 # --- v2 files captured from the hybrid unified mount ---------------------
 printf '0::/nanoshim-fixture\n' > "$tmp/proc-cgroup"
-"$tmp/dump" "$FIX/v1/unified" "$FIX/v2-mountinfo" "$FIX/hugepages" \
+$run "$tmp/dump" "$FIX/v1/unified" "$FIX/v2-mountinfo" "$FIX/hugepages" \
     "$FIX/partitions" "$tmp/proc-cgroup" "$tmp/v2c.bin" > /dev/null || {
 	echo "FAIL: dump captured v2"
 	exit 1

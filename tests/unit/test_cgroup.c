@@ -891,6 +891,29 @@ test_v2_full(void **state)
 	assert_int_equal(ms->usage_limit, MAXU64);
 	assert_int_equal(ms->swap_usage, 1048576);
 	assert_int_equal(ms->swap_limit, MAXU64);
+	/* cgroups v3 (containerd 2.x): peaks and pressure. */
+	assert_int_equal(ms->max_usage, 73400320);
+	assert_int_equal(ms->swap_max_usage, MAXU64);
+	assert_true(m->cpu.has_psi);
+	assert_true(m->cpu.psi.has_some);
+	assert_true(m->cpu.psi.some.avg10 == 1.50);
+	assert_true(m->cpu.psi.some.avg60 == 0.33);
+	assert_true(m->cpu.psi.some.avg300 == 0.07);
+	assert_int_equal(m->cpu.psi.some.total, 1234567);
+	assert_true(m->cpu.psi.has_full);
+	assert_true(m->cpu.psi.full.avg10 == 0.99);
+	assert_int_equal(m->cpu.psi.full.total, 765432);
+	assert_true(ms->has_psi);
+	assert_true(ms->psi.some.avg10 == 12.34);
+	assert_true(ms->psi.some.avg60 == 5.0);
+	assert_true(ms->psi.some.avg300 == 100.0);
+	assert_int_equal(ms->psi.some.total, 42);
+	assert_true(ms->psi.has_full);
+	assert_int_equal(ms->psi.full.total, 7);
+	assert_true(m->io.has_psi);
+	assert_true(m->io.psi.has_some);
+	assert_false(m->io.psi.has_full);
+	assert_int_equal(m->io.psi.some.total, 99);
 
 	assert_true(m->has_memory_events);
 	assert_int_equal(m->memory_events.low, 0);
@@ -966,6 +989,11 @@ test_v2_edge(void **state)
 	assert_int_equal(m->memory.usage_limit, 536870912);
 	assert_int_equal(m->memory.swap_usage, 0);
 	assert_int_equal(m->memory.swap_limit, 0);
+	assert_int_equal(m->memory.max_usage, 0);
+	/* No pressure files, and an io.pressure that does not parse. */
+	assert_false(m->cpu.has_psi);
+	assert_false(m->memory.has_psi);
+	assert_false(m->io.has_psi);
 	assert_false(m->has_memory_events);
 	assert_int_equal(m->pids.current, 1);
 	assert_int_equal(m->pids.limit, 64);

@@ -62,6 +62,8 @@ static const char script_text[] =
     "eof-first) exec >&- 2>&-; sleep 0.2; exit 5 ;;\n"
     "exit-first) (sleep 0.3; echo late) & exit 6 ;;\n"
     "stdin) cat; exit 0 ;;\n"
+    "slow) for a; do last=$a; done; echo \"start $last\" >> \"$d/order\"; "
+    "sleep 0.3; echo \"end $last\" >> \"$d/order\"; exit 0 ;;\n"
     "esac\n"
     "printf 'out-line\\n'\n"
     "printf 'err-line\\n' >&2\n"
@@ -498,6 +500,57 @@ test_pool_full_and_deadline(void **state)
 	assert_int_equal(dones[2].d_status, 0);
 }
 
+/*
+ * Calls with the same rq_serial run one after the other, in order: the
+ * second starts only when the first has completed.  Without a key (or
+ * with another) they run at once.
+ */
+static void
+test_serial_calls(void **state)
+{
+	static const char *const a1[] = { "kill", "first", NULL };
+	static const char *const a2[] = { "delete", "second", NULL };
+	const handle_t key = handle_make(K_CTR, 3, 1);
+	struct runc_req rq;
+	const char *order, *nl;
+	char err[256];
+
+	(void)state;
+	set_mode("slow");
+	unlink(unit_path("order"));
+	rq = mkreq(a1, 0);
+	rq.rq_serial = key;
+	assert_int_equal(runc_call(&rq, err, sizeof(err)), 0);
+	rq = mkreq(a2, 1);
+	rq.rq_serial = key;
+	assert_int_equal(runc_call(&rq, err, sizeof(err)), 0);
+	/* Both hold a slot; the second waits for its turn. */
+	assert_int_equal(runc_inflight(), 2);
+	wait_done(0, 5000);
+	assert_false(dones[1].d_fired);
+	wait_done(1, 5000);
+	assert_int_equal(dones[0].d_status, 0);
+	assert_int_equal(dones[1].d_status, 0);
+	assert_string_equal(read_rec("order"),
+	    "start first\nend first\nstart second\nend second\n");
+	/* The waiting call ran with its own argv, kept while it waited. */
+	assert_non_null(strstr(read_rec("argv"), "delete\nsecond\n"));
+
+	/* No key: both run at once. */
+	unlink(unit_path("order"));
+	rq = mkreq(a1, 0);
+	assert_int_equal(runc_call(&rq, err, sizeof(err)), 0);
+	rq = mkreq(a2, 1);
+	assert_int_equal(runc_call(&rq, err, sizeof(err)), 0);
+	wait_done(0, 5000);
+	wait_done(1, 5000);
+	order = read_rec("order");
+	nl = strchr(order, '\n');
+	assert_non_null(nl);
+	assert_int_equal(strncmp(order, "start ", 6), 0);
+	assert_int_equal(strncmp(nl + 1, "start ", 6), 0);
+}
+
 /* A deadline that is not reached does nothing. */
 static void
 test_deadline_not_reached(void **state)
@@ -878,6 +931,7 @@ main(void)
 		T(test_big_output),
 		T(test_pool_full_and_deadline),
 		T(test_deadline_not_reached),
+		T(test_serial_calls),
 		T(test_missing_binary),
 		T(test_default_binary_from_path),
 		T(test_args_too_long),

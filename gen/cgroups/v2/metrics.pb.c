@@ -9,6 +9,12 @@
 PB_BIND(io_containerd_cgroups_v2_Metrics, io_containerd_cgroups_v2_Metrics, 4)
 
 
+PB_BIND(io_containerd_cgroups_v2_PSIStats, io_containerd_cgroups_v2_PSIStats, AUTO)
+
+
+PB_BIND(io_containerd_cgroups_v2_PSIData, io_containerd_cgroups_v2_PSIData, AUTO)
+
+
 PB_BIND(io_containerd_cgroups_v2_PidsStat, io_containerd_cgroups_v2_PidsStat, AUTO)
 
 
@@ -36,4 +42,12 @@ PB_BIND(io_containerd_cgroups_v2_IOEntry, io_containerd_cgroups_v2_IOEntry, AUTO
 PB_BIND(io_containerd_cgroups_v2_HugeTlbStat, io_containerd_cgroups_v2_HugeTlbStat, AUTO)
 
 
+
+#ifndef PB_CONVERT_DOUBLE_FLOAT
+/* On some platforms (such as AVR), double is really float.
+ * To be able to encode/decode double on these platforms, you need.
+ * to define PB_CONVERT_DOUBLE_FLOAT in pb.h or compiler command line.
+ */
+PB_STATIC_ASSERT(sizeof(double) == 8, DOUBLE_MUST_BE_8_BYTES)
+#endif
 
