@@ -6,7 +6,9 @@
 #
 # shim: our binary, default build/containerd-shim-nanoshim-v2.
 # Environment: FOOTPRINT_N (20), LIFECYCLE_R (30), EXEC_R (100), TP_R (3),
-# GO_SHIM, RESULTS (output file, default bench/results/latest.txt), and
+# GO_SHIM, RESULTS (output file, default bench/results/latest.txt),
+# BENCH_LOCK (a lock file: each step runs holding it, `flock -o`, so a
+# shared machine is held one bench at a time), and
 # those of throughput.sh (TP_BYTES, TP_MODES) and density.sh (DENSITY_N,
 # DENSITY_GO_MAX, LOG_SECONDS, ...); SKIP="density throughput" leaves
 # steps out.
@@ -54,7 +56,7 @@ step() {
 	esac
 	say "== $name" >&2
 	t0=$(now_us)
-	"$@" >"$W/$name.out" 2>"$W/$name.err"
+	${BENCH_LOCK:+flock -o "$BENCH_LOCK"} "$@" >"$W/$name.out" 2>"$W/$name.err"
 	rc=$?
 	SECS[$name]=$(awk -v u=$(($(now_us) - t0)) 'BEGIN { printf "%.0f", u / 1e6 }')
 	if [ "$rc" -ne 0 ]; then
