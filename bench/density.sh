@@ -241,8 +241,13 @@ logphase() {
 	# shellcheck disable=SC2016 # the container's shell expands it
 	start_many "$kind" "$prefix" "$n" "--log-uri=file://$D/logs/$prefix-{}.log" \
 		sh -c 'i=0; while :; do i=$((i+1)); echo "line $i of a container that logs once a second"; sleep 1; done'
-	wait_until 120 all_running "$prefix" "$n" ||
-		die "logging $kind N=$n: only $(running_count "$prefix") of $n running"
+	# A start lost on a loaded machine costs the memory figures nothing:
+	# the loggers that run are measured, and counted as they are.
+	if ! wait_until 120 all_running "$prefix" "$n"; then
+		n=$(running_count "$prefix")
+		log "logging $kind: only $n of $2 running; measuring those"
+		[ "$n" -gt 0 ] || die "logging $kind: none running"
+	fi
 	shim_pids_of "$prefix" >"$D/pids.$prefix"
 	sleep "$SETTLE"
 	t0=$(now_us)
