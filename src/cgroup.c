@@ -81,8 +81,8 @@ static const char *const cg_names[CGC_MAX] = {
 
 struct cg_mount {
 	bool m_ok;
-	char m_dir[CG_MNT_MAX];		/* where the hierarchy is */
-	char m_root[CG_MNT_MAX];	/* which cgroup is mounted there */
+	const char *m_dir;		/* where the hierarchy is */
+	const char *m_root;		/* which cgroup is mounted there */
 };
 
 struct cg_part {
@@ -93,8 +93,34 @@ struct cg_part {
 
 static enum cg_mode cg_mode_now = CG_UNAVAILABLE;
 static char cg_root[CG_MNT_MAX] = CG_SYSROOT;
-/* One page: 8 x (1 + 2 x 255) bytes. */
-static _Alignas(4096) struct cg_mount cg_v1[CGC_MAX];
+static struct cg_mount cg_v1[CGC_MAX];
+/*
+ * The mount points and roots of cg_v1, packed: a host's take a few dozen
+ * bytes each and share a page with the small variables.  Longer ones go
+ * to the full-size store, which then costs a page of its own.
+ */
+#define CG_MSTR_SMALL	512u
+static char cg_mstr[CG_MSTR_SMALL];
+static char cg_mstr_big[2 * CGC_MAX * CG_MNT_MAX];
+static size_t cg_mstr_used, cg_mstr_big_used;
+
+NS_IDLE static const char *
+cg_mstr_put(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (cg_mstr_used + n <= sizeof(cg_mstr)) {
+		p = cg_mstr + cg_mstr_used;
+		cg_mstr_used += n;
+	} else {
+		/* 2 x CGC_MAX strings of at most CG_MNT_MAX bytes: it fits. */
+		p = cg_mstr_big + cg_mstr_big_used;
+		cg_mstr_big_used += n;
+	}
+	memcpy(p, s, n);
+	return p;
+}
 static char cg_v2dir[CG_MNT_MAX];
 static char cg_huge[CG_HUGE_MAX][16];	/* "2MB", sorted as Go lists */
 static uint32_t cg_nhuge;
@@ -278,7 +304,7 @@ cg_read(int dfd, const char *name, char *buf, size_t cap)
 }
 
 /* One number file (readUint).  -errno, or -EINVAL when not a number. */
-static int
+NS_RARE static int
 cg_read_uint(int dfd, const char *name, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -296,7 +322,7 @@ cg_read_uint(int dfd, const char *name, uint64_t *v)
  * A number file that may say "max" (v2 getStatFileContentUint64, and
  * getPidValue): "max" gives maxv.  Other text gives 0, as in Go.
  */
-static int
+NS_RARE static int
 cg_read_max(int dfd, const char *name, uint64_t maxv, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -326,7 +352,7 @@ struct cg_key {
  * not a number leaves its field alone.  Returns the number of well-formed
  * lines (v2 only reports memory_events when there was one), or -errno.
  */
-static int
+NS_RARE static int
 cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
     size_t nkeys, void *base)
 {
@@ -360,7 +386,7 @@ cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
 }
 
 /* Open dir of ref's controller ctl as an O_PATH fd, or -errno. */
-static int
+NS_RARE static int
 cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 {
 	int e, fd;
@@ -480,8 +506,8 @@ cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
 				continue;
 			/* The first mount wins (getCgroupDestination). */
 			cg_v1[i].m_ok = true;
-			memcpy(cg_v1[i].m_dir, dir, sizeof(dir));
-			memcpy(cg_v1[i].m_root, root, sizeof(root));
+			cg_v1[i].m_dir = cg_mstr_put(dir);
+			cg_v1[i].m_root = cg_mstr_put(root);
 		}
 	}
 }
@@ -659,6 +685,7 @@ cg_setup(const char *root, const char *mountinfo, bool by_table)
 	int n;
 
 	memset(cg_v1, 0, sizeof(cg_v1));
+	cg_mstr_used = cg_mstr_big_used = 0;
 	cg_v2dir[0] = '\0';
 	cg_mountinfo_path = mountinfo;
 	n = snprintf(cg_root, sizeof(cg_root), "%s", root);
@@ -1000,7 +1027,7 @@ static const struct cg_key cg_v1_ticks[] = {
 };
 
 /* pids.go: both files or nothing; "max" is 0 on v1. */
-static void
+NS_RARE static void
 cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	uint64_t cur, max;
@@ -1014,7 +1041,7 @@ cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpu.go: throttling from cpu.stat. */
-static void
+NS_RARE static void
 cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	cg_read_kv(dfd, "cpu.stat", cg_v1_cpustat, NELEM(cg_v1_cpustat),
@@ -1022,7 +1049,7 @@ cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpuacct.go: usage total, per CPU, and user/system in USER_HZ ticks. */
-static void
+NS_RARE static void
 cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_CPUUsage *u = &m->cpu.usage;
@@ -1055,7 +1082,7 @@ cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* memory.go Stat. */
-static void
+NS_RARE static void
 cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_MemoryStat *ms = &m->memory;
@@ -1095,7 +1122,7 @@ cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* /proc/partitions -> "/dev/<name>" by major:minor (blkio.go getDevices). */
-static void
+NS_RARE static void
 cg_read_partitions(void)
 {
 	const char *p, *end, *l, *lp, *f[4];
@@ -1136,7 +1163,7 @@ cg_read_partitions(void)
 	}
 }
 
-static const char *
+NS_RARE static const char *
 cg_devname(uint64_t maj, uint64_t min)
 {
 	uint32_t i;
@@ -1148,7 +1175,7 @@ cg_devname(uint64_t maj, uint64_t min)
 }
 
 /* Op names live past the read buffer: the usual ones are constants. */
-static const char *
+NS_RARE static const char *
 cg_opname(const char *s, size_t n)
 {
 	static const char *const known[] = { "Read", "Write", "Sync",
@@ -1172,7 +1199,7 @@ cg_opname(const char *s, size_t n)
  * blkio.<name>: "maj:min op value" or "maj:min value" lines, split at
  * spaces and colons (readEntry); the closing "Total N" is skipped.
  */
-static void
+NS_RARE static void
 cg_v1_blkio_file(int dfd, const char *name,
     io_containerd_cgroups_v1_BlkIOEntry *arr, pb_size_t *count, size_t cap)
 {
@@ -1223,7 +1250,7 @@ cg_v1_blkio_file(int dfd, const char *name,
 #define BLK(list)	b->list, &b->list##_count, NELEM(b->list)
 
 /* blkio.go Stat: the CFQ-era *_recursive files, else throttle.*. */
-static void
+NS_RARE static void
 cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_BlkIOStat *b = &m->blkio;
@@ -1266,7 +1293,7 @@ cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 #undef BLK
 
 /* hugetlb.go: one entry per page size, in the order Go lists them. */
-static void
+NS_RARE static void
 cg_v1_hugetlb(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	char name[64];
@@ -1299,7 +1326,7 @@ struct cg_rdma {
 	uint32_t r_objects;
 };
 
-static void
+NS_RARE static void
 cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 {
 	const char *eq = memchr(s, '=', n), *v;
@@ -1322,7 +1349,7 @@ cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 }
 
 /* toRdmaEntry: the lines of exactly three fields, up to cap of them. */
-static size_t
+NS_RARE static size_t
 cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
 {
 	const char *p = buf, *end = buf + (n > 0 ? n : 0), *l, *lp, *f[4];
@@ -1345,7 +1372,7 @@ cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
 	return k;
 }
 
-static size_t
+NS_RARE static size_t
 cg_count_lines(const char *s, size_t n)
 {
 	size_t c = 1;
@@ -1360,7 +1387,7 @@ cg_count_lines(const char *s, size_t n)
  * The two rdma files into their own buffers (entries point at device
  * names in them).  Returns 0 when both were read, or -errno.
  */
-static int
+NS_RARE static int
 cg_rdma_read(int dfd, ssize_t *nc, ssize_t *nl)
 {
 	*nc = cg_read(dfd, "rdma.current", cg_rdma_cur, sizeof(cg_rdma_cur));
@@ -1383,7 +1410,7 @@ cg_rdma_read(int dfd, ssize_t *nc, ssize_t *nl)
 } while (0)
 
 /* rdma.go: both files, with as many lines each, or nothing. */
-static void
+NS_RARE static void
 cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_RdmaStat *rs = &m->rdma;
@@ -1398,7 +1425,7 @@ cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 	CG_RDMA_FILL(rs->limit, rs->limit_count, cg_rdma_lim, nl);
 }
 
-static int
+NS_RARE static int
 cg_metrics_v1(const struct cgroup_ref *ref)
 {
 	static const struct {
@@ -1493,7 +1520,7 @@ static const struct cg_key cg_v2_events[] = {
 #undef EV
 
 /* Is word w one of the space-separated words of list? */
-static bool
+NS_RARE static bool
 cg_has_word(const char *list, size_t n, const char *w)
 {
 	const char *p = list, *end = list + n, *f;
@@ -1591,7 +1618,7 @@ cg_v2_psi(int dfd, const char *name, bool *has,
 }
 
 /* v2/utils.go readIoStats: "maj:min rbytes=.. wbytes=.. rios=.. wios=..". */
-static void
+NS_RARE static void
 cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	const char *p, *end, *l;
@@ -1649,7 +1676,7 @@ cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 }
 
 /* v2/utils.go readHugeTlbStats, over the page sizes found at startup. */
-static void
+NS_RARE static void
 cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	static const char *const sfx[] = { "current", "max" };
@@ -1688,7 +1715,7 @@ cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 	}
 }
 
-static int
+NS_RARE static int
 cg_metrics_v2(const struct cgroup_ref *ref)
 {
 	io_containerd_cgroups_v2_Metrics *m = &cg_m2;
@@ -1745,7 +1772,7 @@ cg_metrics_v2(const struct cgroup_ref *ref)
 	return 0;
 }
 
-static int
+NS_RARE static int
 cgroup_metrics_in(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {
@@ -1857,7 +1884,7 @@ cgroup_locate(pid_t pid, struct cgroup_ref *ref)
 	return e;
 }
 
-int
+NS_RARE int
 cgroup_metrics(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {

@@ -478,7 +478,7 @@ task_exec(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_exec(&px, st));
 }
 
-static void
+NS_RARE static void
 task_resize(const struct ttrpc_call *call)
 {
 	containerd_task_v2_ResizePtyRequest *r = &task_req.resize;
@@ -546,7 +546,7 @@ task_closeio(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_close_io(task_id, task_eid, &task_st));
 }
 
-static void
+NS_RARE static void
 task_pids(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PidsRequest *r = &task_req.pids;
@@ -557,7 +557,7 @@ task_pids(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_pids(task_id, call->tc_ref, &task_st));
 }
 
-static void
+NS_RARE static void
 task_pause(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PauseRequest *r = &task_req.pause;
@@ -569,7 +569,7 @@ task_pause(const struct ttrpc_call *call)
 	    &task_st));
 }
 
-static void
+NS_RARE static void
 task_resume(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PauseRequest *r = &task_req.pause;
@@ -582,7 +582,7 @@ task_resume(const struct ttrpc_call *call)
 	    &task_st));
 }
 
-static void
+NS_RARE static void
 task_update(const struct ttrpc_call *call)
 {
 	containerd_task_v2_UpdateTaskRequest *r = &task_req.update;
@@ -600,7 +600,7 @@ task_update(const struct ttrpc_call *call)
 	    r->resources.value.len, call->tc_ref, &task_st));
 }
 
-static void
+NS_RARE static void
 task_checkpoint(const struct ttrpc_call *call)
 {
 	char *path, *mode, *work;
@@ -674,7 +674,7 @@ task_wait(const struct ttrpc_call *call)
 		finish(call->tc_ref, e);
 }
 
-static void
+NS_RARE static void
 task_stats(const struct ttrpc_call *call)
 {
 	uint8_t *buf = scratch_alloc(NS_REPLY_MAX);
@@ -840,7 +840,7 @@ task_reply_delete(struct ttrpc_ref ref, uint32_t pid,
 	ttrpc_reply(ref, containerd_task_v2_DeleteResponse_fields, &o);
 }
 
-void
+NS_RARE void
 task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
     size_t len)
 {
@@ -984,14 +984,14 @@ ev_cid(const char *topic, const char *type, const pb_msgdesc_t *fields,
 	events_publish(topic, type, fields, &e);
 }
 
-void
+NS_RARE void
 task_ev_paused(const char *cid)
 {
 	ev_cid("/tasks/paused", "containerd.events.TaskPaused",
 	    containerd_events_TaskPaused_fields, cid);
 }
 
-void
+NS_RARE void
 task_ev_resumed(const char *cid)
 {
 	ev_cid("/tasks/resumed", "containerd.events.TaskResumed",
