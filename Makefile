@@ -14,7 +14,9 @@
 #   make test-matrix  the slow cells: soaks, races under stress-ng load,
 #                   containerd 1.7 and the Go shim on 2.x, every tests/vm cell
 #   make demo       the README's demo: a container through nanoshim vs the Go shim
-#   make bench      footprint and latency against the Go shim
+#   make bench      footprint, latency, density and throughput against the
+#                   Go shim; tables in bench/results/latest.txt, PNG charts
+#   make soak       100,000 exec cycles: RSS, VmData and fds must not move
 #   make cri        CRI (Kubernetes) cases, nanoshim and the Go shim
 #   make bench-pods pods-per-node through CRI against the Go shim (PODS=50)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -77,7 +79,7 @@ SAN_CFLAGS := $(CFLAGS_ALL) -O1 -g $(SAN) -DNS_NO_ALLOC_GUARD
 
 
 .PHONY: all release release-syms debug check gen gen-check protocheck test unit \
-	integration test-matrix demo bench install clean deps nanopb cross \
+	integration test-matrix demo bench soak install clean deps nanopb cross \
 	cross-smoke suite-sid suite-trixie integration-release integration-ctrd2 matrix-soak \
 	matrix-ctrd cri cri-deps bench-pods test-vm matrix-vm fuzz fuzz-replay \
 	fuzz-bins fuzz-capture integration-san robust-full
@@ -480,8 +482,12 @@ demo: deps release
 	tools/demo.sh $(CURDIR)/$(B)/$(BIN)
 
 bench: deps release cri-deps
+	@tools/deps.sh bench
 	bench/run.sh $(CURDIR)/$(B)/$(BIN)
 	bench/pods.sh $(CURDIR)/$(B)/$(BIN)
+
+soak: deps release
+	bench/soak.sh
 
 install: release
 	install -D -m 0755 $(B)/$(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)

@@ -5,11 +5,18 @@
 # committed), which is also printed.
 #
 # shim: our binary, default build/containerd-shim-nanoshim-v2.
-# Environment: FOOTPRINT_N (20), LIFECYCLE_R (30), EXEC_R (100), GO_SHIM,
-# RESULTS (output file, default bench/results/latest.txt).
-# Runs idle_rss.sh, footprint.sh, lifecycle.sh and exec.sh one after
-# another (each with its own private containerd); a failing one is
-# reported and the others still run.  Exit: 0 all ran, 1 one failed.
+# Environment: FOOTPRINT_N (20), LIFECYCLE_R (30), EXEC_R (100), TP_R (3),
+# GO_SHIM, RESULTS (output file, default bench/results/latest.txt),
+# BENCH_LOCK (a lock file: each step runs holding it, `flock -o`, so a
+# shared machine is held one bench at a time), and
+# those of throughput.sh (TP_BYTES, TP_MODES) and density.sh (DENSITY_N,
+# DENSITY_GO_MAX, LOG_SECONDS, ...); SKIP="density throughput" leaves
+# steps out.
+# Runs idle_rss.sh, footprint.sh, lifecycle.sh, exec.sh, throughput.sh
+# and density.sh one after another (each with its own private
+# containerd); a failing one is reported and the others still run.  Then
+# bench/plot.py draws the charts next to RESULTS (density.png,
+# throughput.png).  Exit: 0 all ran, 1 one failed.
 
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -19,6 +26,8 @@ bench_binary "${1:-}"
 FOOTPRINT_N=${FOOTPRINT_N:-20}
 LIFECYCLE_R=${LIFECYCLE_R:-30}
 EXEC_R=${EXEC_R:-100}
+TP_R=${TP_R:-3}
+SKIP=${SKIP:-}
 RESULTS=${RESULTS:-$BENCH_LIB_DIR/results/latest.txt}
 
 W=$(mktemp -d /tmp/nanoshim-benchrun.XXXXXX) || die "mktemp failed"
@@ -42,9 +51,12 @@ declare -A SECS=()
 step() {
 	local name=$1 t0 rc
 	shift
+	case " $SKIP " in
+	*" $name "*) say "== $name: skipped (SKIP)" >&2 && return 0 ;;
+	esac
 	say "== $name" >&2
 	t0=$(now_us)
-	"$@" >"$W/$name.out" 2>"$W/$name.err"
+	${BENCH_LOCK:+flock -o "$BENCH_LOCK"} "$@" >"$W/$name.out" 2>"$W/$name.err"
 	rc=$?
 	SECS[$name]=$(awk -v u=$(($(now_us) - t0)) 'BEGIN { printf "%.0f", u / 1e6 }')
 	if [ "$rc" -ne 0 ]; then
@@ -60,6 +72,8 @@ step idle_rss "$BENCH_LIB_DIR/idle_rss.sh" "$NANO_SRC"
 step footprint "$BENCH_LIB_DIR/footprint.sh" "$FOOTPRINT_N"
 step lifecycle "$BENCH_LIB_DIR/lifecycle.sh" "$LIFECYCLE_R"
 step exec "$BENCH_LIB_DIR/exec.sh" "$EXEC_R"
+step throughput "$BENCH_LIB_DIR/throughput.sh" "$TP_R"
+step density "$BENCH_LIB_DIR/density.sh"
 
 kv() { # <key>: its value, or "?"
 	local v
@@ -74,6 +88,52 @@ verdict() {
 		ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
 		print ok ? "met" : "NOT met"
 	}'
+}
+
+# The largest N density.sh ran for both shims, and for nanoshim.
+density_top() { # <kind>
+	awk -F= -v k="$1" '$1 ~ "^density_" k "_[0-9]+_charged_kib$" {
+		split($1, a, "_"); if (a[3] + 0 > m) m = a[3] + 0 } END { print m + 0 }' "$BENCH_KV"
+}
+
+headline_density() {
+	local n g
+	n=$(density_top nano)
+	g=$(density_top go)
+	[ "$n" -gt 0 ] || return 0
+	printf '%-40s %10s %11s %7s  %s\n' "charged per shim, N=$n (KiB, kernel incl.)" \
+		"$(kv "density_nano_${n}_charged_kib")" \
+		"$(if [ "$g" = "$n" ]; then kv "density_go_${n}_charged_kib"; else echo "$(kv "density_go_${g}_charged_kib")*"; fi)" \
+		"$(ratio "$(kv "density_go_${g}_charged_kib")" "$(kv "density_nano_${n}_charged_kib")")x" \
+		"<=100 KiB: $(verdict "$(kv "density_nano_${n}_charged_kib")" "<=" 100)"
+	printf '%-40s %10s %11s\n' "  of it kernel (kmem, KiB)" \
+		"$(kv "density_nano_${n}_kmem_kib")" "$(kv "density_go_${g}_kmem_kib")"
+	printf '%-40s %10s %11s\n' "$n containers: start / stop (s)" \
+		"$(kv "density_nano_${n}_start_s") / $(kv "density_nano_${n}_stop_s")" \
+		"$(if [ "$g" = "$n" ]; then echo "$(kv "density_go_${g}_start_s") / $(kv "density_go_${g}_stop_s")"; else echo "(N=$g) $(kv "density_go_${g}_start_s") / $(kv "density_go_${g}_stop_s")"; fi)"
+	printf '%-40s %10s %11s\n' "  containerd RSS at N (MiB)" \
+		"$(kv "density_nano_${n}_containerd_rss_mib")" "$(kv "density_go_${g}_containerd_rss_mib")"
+	printf '%-40s %10s %11s\n' "idle shims' CPU (ms/min per shim)" \
+		"$(awk -v t="$(kv "density_nano_${n}_idle_cpu_ms_per_min")" -v n="$n" 'BEGIN { if (t ~ /^[0-9.]+$/) printf "%.2f", t / n; else print "?" }')" \
+		"$(awk -v t="$(kv "density_go_${g}_idle_cpu_ms_per_min")" -v n="$g" 'BEGIN { if (t ~ /^[0-9.]+$/) printf "%.2f", t / n; else print "?" }')"
+	printf '%-40s %10s %11s\n' "a line a second: CPU (ms/min per shim)" \
+		"$(kv log_nano_cpu_ms_per_min_per_shim)" "$(kv log_go_cpu_ms_per_min_per_shim)"
+	[ "$g" = "$n" ] || say "(* Go shim measured at N=$g)"
+}
+
+headline_throughput() {
+	local m
+	for m in fifo file binary; do
+		[ "$(kv "tp_${m}_nano_mbs")" != "?" ] || continue
+		printf '%-40s %10s %11s %7s  %s\n' "$(kv tp_mib) MiB stdout, $m: MB/s" \
+			"$(kv "tp_${m}_nano_mbs")" "$(kv "tp_${m}_go_mbs")" \
+			"$(kv "tp_${m}_throughput_ratio_nano_over_go")" \
+			">=1: $(verdict "$(kv "tp_${m}_throughput_ratio_nano_over_go")" ">=" 1)"
+		printf '%-40s %10s %11s %7s  %s\n' "  shim CPU (s)" \
+			"$(kv "tp_${m}_nano_cpu_s")" "$(kv "tp_${m}_go_cpu_s")" \
+			"$(kv "tp_${m}_cpu_ratio_nano_over_go")" \
+			"$([ "$m" = binary ] && echo "(neither copies)" || echo "<=0.3: $(verdict "$(kv "tp_${m}_cpu_ratio_nano_over_go")" "<=" 0.3)")"
+	done
 }
 
 summary() {
@@ -115,8 +175,10 @@ summary() {
 		"(runc exec alone: $(kv exec_runc_alone_median_ms) ms)"
 	printf '%-40s %10s %11s %7s\n' "exec round trip, ctr (ms, median)" \
 		"$(kv exec_ctr_nano_median_ms)" "$(kv exec_ctr_go_median_ms)" "$exc"
+	headline_density
+	headline_throughput
 	say "(memory ratios: Go/nanoshim; latency ratios: nanoshim/Go)"
-	for name in footprint lifecycle exec; do
+	for name in footprint lifecycle exec throughput density; do
 		say ""
 		say "--- $name (${SECS[$name]:-?} s) ---"
 		cat "$W/$name.out" 2>/dev/null
@@ -134,9 +196,15 @@ summary() {
 }
 
 mkdir -p "$(dirname "$RESULTS")" || die "cannot create $(dirname "$RESULTS")"
+bench_kv "bench_stamp=$(date -u '+%Y-%m-%d'), $(uname -sr) $(uname -m), $(nproc) CPUs, containerd $(containerd --version 2>/dev/null | awk '{ print $3 }'), runc $(runc --version 2>/dev/null | awk 'NR == 1 { print $3 }'), commit $(_commit)"
 summary >"$W/summary.txt"
 cp "$W/summary.txt" "$RESULTS" || die "cannot write $RESULTS"
 cat "$RESULTS"
 say "" >&2
 say "written to $RESULTS" >&2
+if "$PY" "$BENCH_LIB_DIR/plot.py" "$BENCH_KV" "$(dirname "$RESULTS")"; then
+	say "charts: $(dirname "$RESULTS")/density.png, throughput.png" >&2
+else
+	say "charts: not drawn (plot.py exit $?)" >&2
+fi
 [ "${#FAILED[@]}" -eq 0 ]

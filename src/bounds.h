@@ -88,6 +88,12 @@
 /* Events per epoll_wait and pieces of work per wakeup. */
 #define NS_EPOLL_BATCH		64u
 
+/*
+ * Stack below the loop's frame given back at rest (reactor.c): more than
+ * the deepest handler (frames are at most 4 KiB, -Wframe-larger-than).
+ */
+#define NS_STACK_REST		(64u << 10)
+
 /* Timers: a few per process/connection/runc call at most. */
 #define NS_TIMERS_MAX		(NS_PROCS_MAX + NS_RUNC_MAX + NS_CONNS_MAX)
 

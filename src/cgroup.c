@@ -59,14 +59,40 @@ static const char *const cg_names[CGC_MAX] = {
 
 struct cg_mount {
 	bool m_ok;
-	char m_dir[CG_MNT_MAX];		/* where the hierarchy is */
-	char m_root[CG_MNT_MAX];	/* which cgroup is mounted there */
+	const char *m_dir;		/* where the hierarchy is */
+	const char *m_root;		/* which cgroup is mounted there */
 };
 
 static enum cg_mode cg_mode_now = CG_UNAVAILABLE;
 static char cg_root[CG_MNT_MAX] = CG_SYSROOT;
-/* One page: 8 x (1 + 2 x 255) bytes. */
-static _Alignas(4096) struct cg_mount cg_v1[CGC_MAX];
+static struct cg_mount cg_v1[CGC_MAX];
+/*
+ * The mount points and roots of cg_v1, packed: a host's take a few dozen
+ * bytes each and share a page with the small variables.  Longer ones go
+ * to the full-size store, which then costs a page of its own.
+ */
+#define CG_MSTR_SMALL	512u
+static char cg_mstr[CG_MSTR_SMALL];
+static char cg_mstr_big[2 * CGC_MAX * CG_MNT_MAX];
+static size_t cg_mstr_used, cg_mstr_big_used;
+
+NS_IDLE static const char *
+cg_mstr_put(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (cg_mstr_used + n <= sizeof(cg_mstr)) {
+		p = cg_mstr + cg_mstr_used;
+		cg_mstr_used += n;
+	} else {
+		/* 2 x CGC_MAX strings of at most CG_MNT_MAX bytes: it fits. */
+		p = cg_mstr_big + cg_mstr_big_used;
+		cg_mstr_big_used += n;
+	}
+	memcpy(p, s, n);
+	return p;
+}
 static char cg_v2dir[CG_MNT_MAX];
 char cg_huge[CG_HUGE_MAX][16];	/* "2MB", sorted as Go lists */
 uint32_t cg_nhuge;
@@ -182,8 +208,8 @@ cg_mountinfo_line(const char *l, size_t n, struct cg_seen *seen)
 				continue;
 			/* The first mount wins (getCgroupDestination). */
 			cg_v1[i].m_ok = true;
-			memcpy(cg_v1[i].m_dir, dir, sizeof(dir));
-			memcpy(cg_v1[i].m_root, root, sizeof(root));
+			cg_v1[i].m_dir = cg_mstr_put(dir);
+			cg_v1[i].m_root = cg_mstr_put(root);
 		}
 	}
 }
@@ -361,6 +387,7 @@ cg_setup(const char *root, const char *mountinfo, bool by_table)
 	int n;
 
 	memset(cg_v1, 0, sizeof(cg_v1));
+	cg_mstr_used = cg_mstr_big_used = 0;
 	cg_v2dir[0] = '\0';
 	cg_mountinfo_path = mountinfo;
 	n = snprintf(cg_root, sizeof(cg_root), "%s", root);
@@ -637,7 +664,7 @@ cgroup_dir(const struct cgroup_ref *ref, enum cg_ctl ctl, char *dst,
 }
 
 
-static int
+NS_RARE static int
 cgroup_metrics_in(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {
@@ -749,7 +776,7 @@ cgroup_locate(pid_t pid, struct cgroup_ref *ref)
 	return e;
 }
 
-int
+NS_RARE int
 cgroup_metrics(const struct cgroup_ref *ref, const pb_msgdesc_t **fields,
     const void **msg, const char **type_url)
 {

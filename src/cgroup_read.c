@@ -196,7 +196,7 @@ cg_read(int dfd, const char *name, char *buf, size_t cap)
 }
 
 /* One number file (readUint).  -errno, or -EINVAL when not a number. */
-int
+NS_RARE int
 cg_read_uint(int dfd, const char *name, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -214,7 +214,7 @@ cg_read_uint(int dfd, const char *name, uint64_t *v)
  * A number file that may say "max" (v2 getStatFileContentUint64, and
  * getPidValue): "max" gives maxv.  Other text gives 0, as in Go.
  */
-int
+NS_RARE int
 cg_read_max(int dfd, const char *name, uint64_t maxv, uint64_t *v)
 {
 	ssize_t n = cg_read(dfd, name, cg_buf, CG_FILE_MAX);
@@ -238,7 +238,7 @@ cg_read_max(int dfd, const char *name, uint64_t maxv, uint64_t *v)
  * not a number leaves its field alone.  Returns the number of well-formed
  * lines (v2 only reports memory_events when there was one), or -errno.
  */
-int
+NS_RARE int
 cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
     size_t nkeys, void *base)
 {
@@ -272,7 +272,7 @@ cg_read_kv(int dfd, const char *name, const struct cg_key *keys,
 }
 
 /* Open dir of ref's controller ctl as an O_PATH fd, or -errno. */
-int
+NS_RARE int
 cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 {
 	int e, fd;
@@ -284,7 +284,7 @@ cg_open(const struct cgroup_ref *ref, enum cg_ctl ctl)
 	return fd < 0 ? -errno : fd;
 }
 
-static void
+NS_RARE static void
 cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 {
 	const char *eq = memchr(s, '=', n), *v;
@@ -307,7 +307,7 @@ cg_rdma_kv(const char *s, size_t n, struct cg_rdma *r)
 }
 
 /* toRdmaEntry: the lines of exactly three fields, up to cap of them. */
-size_t
+NS_RARE size_t
 cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
 {
 	const char *p = buf, *end = buf + (n > 0 ? n : 0), *l, *lp, *f[4];
@@ -334,7 +334,7 @@ cg_rdma_parse(const char *buf, ssize_t n, struct cg_rdma *out, size_t cap)
  * The two rdma files into their own buffers (entries point at device
  * names in them).  Returns 0 when both were read, or -errno.
  */
-int
+NS_RARE int
 cg_rdma_read(int dfd, ssize_t *nc, ssize_t *nl)
 {
 	*nc = cg_read(dfd, "rdma.current", cg_rdma_cur, sizeof(cg_rdma_cur));

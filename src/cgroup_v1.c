@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "cgroup.h"
 #include "cgroup_impl.h"
 #include "cgroups/v1/metrics.pb.h"
@@ -117,7 +118,7 @@ static const struct cg_key cg_v1_ticks[] = {
 };
 
 /* pids.go: both files or nothing; "max" is 0 on v1. */
-static void
+NS_RARE static void
 cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	uint64_t cur, max;
@@ -131,7 +132,7 @@ cg_v1_pids(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpu.go: throttling from cpu.stat. */
-static void
+NS_RARE static void
 cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	cg_read_kv(dfd, "cpu.stat", cg_v1_cpustat, NELEM(cg_v1_cpustat),
@@ -139,7 +140,7 @@ cg_v1_cpu(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* cpuacct.go: usage total, per CPU, and user/system in USER_HZ ticks. */
-static void
+NS_RARE static void
 cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_CPUUsage *u = &m->cpu.usage;
@@ -172,7 +173,7 @@ cg_v1_cpuacct(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* memory.go Stat. */
-static void
+NS_RARE static void
 cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_MemoryStat *ms = &m->memory;
@@ -212,7 +213,7 @@ cg_v1_memory(int dfd, io_containerd_cgroups_v1_Metrics *m)
 }
 
 /* /proc/partitions -> "/dev/<name>" by major:minor (blkio.go getDevices). */
-static void
+NS_RARE static void
 cg_read_partitions(void)
 {
 	const char *p, *end, *l, *lp, *f[4];
@@ -253,7 +254,7 @@ cg_read_partitions(void)
 	}
 }
 
-static const char *
+NS_RARE static const char *
 cg_devname(uint64_t maj, uint64_t min)
 {
 	uint32_t i;
@@ -265,7 +266,7 @@ cg_devname(uint64_t maj, uint64_t min)
 }
 
 /* Op names live past the read buffer: the usual ones are constants. */
-static const char *
+NS_RARE static const char *
 cg_opname(const char *s, size_t n)
 {
 	static const char *const known[] = { "Read", "Write", "Sync",
@@ -289,7 +290,7 @@ cg_opname(const char *s, size_t n)
  * blkio.<name>: "maj:min op value" or "maj:min value" lines, split at
  * spaces and colons (readEntry); the closing "Total N" is skipped.
  */
-static void
+NS_RARE static void
 cg_v1_blkio_file(int dfd, const char *name,
     io_containerd_cgroups_v1_BlkIOEntry *arr, pb_size_t *count, size_t cap)
 {
@@ -340,7 +341,7 @@ cg_v1_blkio_file(int dfd, const char *name,
 #define BLK(list)	b->list, &b->list##_count, NELEM(b->list)
 
 /* blkio.go Stat: the CFQ-era *_recursive files, else throttle.*. */
-static void
+NS_RARE static void
 cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_BlkIOStat *b = &m->blkio;
@@ -383,7 +384,7 @@ cg_v1_blkio(int dfd, io_containerd_cgroups_v1_Metrics *m)
 #undef BLK
 
 /* hugetlb.go: one entry per page size, in the order Go lists them. */
-static void
+NS_RARE static void
 cg_v1_hugetlb(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	char name[64];
@@ -408,7 +409,7 @@ cg_v1_hugetlb(int dfd, io_containerd_cgroups_v1_Metrics *m)
 	}
 }
 
-static size_t
+NS_RARE static size_t
 cg_count_lines(const char *s, size_t n)
 {
 	size_t c = 1;
@@ -420,7 +421,7 @@ cg_count_lines(const char *s, size_t n)
 }
 
 /* rdma.go: both files, with as many lines each, or nothing. */
-static void
+NS_RARE static void
 cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 {
 	io_containerd_cgroups_v1_RdmaStat *rs = &m->rdma;
@@ -435,7 +436,7 @@ cg_v1_rdma(int dfd, io_containerd_cgroups_v1_Metrics *m)
 	CG_RDMA_FILL(rs->limit, rs->limit_count, cg_rdma_lim, nl);
 }
 
-int
+NS_RARE int
 cg_metrics_v1(const struct cgroup_ref *ref)
 {
 	static const struct {

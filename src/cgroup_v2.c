@@ -89,7 +89,7 @@ static const struct cg_key cg_v2_events[] = {
 #undef EV
 
 /* Is word w one of the space-separated words of list? */
-static bool
+NS_RARE static bool
 cg_has_word(const char *list, size_t n, const char *w)
 {
 	const char *p = list, *end = list + n, *f;
@@ -187,7 +187,7 @@ cg_v2_psi(int dfd, const char *name, bool *has,
 }
 
 /* v2/utils.go readIoStats: "maj:min rbytes=.. wbytes=.. rios=.. wios=..". */
-static void
+NS_RARE static void
 cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	const char *p, *end, *l;
@@ -245,7 +245,7 @@ cg_v2_io(int dfd, io_containerd_cgroups_v2_Metrics *m)
 }
 
 /* v2/utils.go readHugeTlbStats, over the page sizes found at startup. */
-static void
+NS_RARE static void
 cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 {
 	static const char *const sfx[] = { "current", "max" };
@@ -284,7 +284,7 @@ cg_v2_hugetlb(int dfd, io_containerd_cgroups_v2_Metrics *m)
 	}
 }
 
-int
+NS_RARE int
 cg_metrics_v2(const struct cgroup_ref *ref)
 {
 	io_containerd_cgroups_v2_Metrics *m = &cg_m2;

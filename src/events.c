@@ -72,6 +72,7 @@ static uint32_t ev_cap, ev_count;
 static uint64_t ev_head;		/* absolute index of the oldest */
 static uint8_t *ev_ring;
 static uint32_t ev_rcap, ev_rstart, ev_rend;
+static uint32_t ev_rhwm;		/* the ring's bytes used since a rest */
 static uint64_t ev_drops;
 
 static char ev_addr[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -83,10 +84,14 @@ static uint32_t cl_backoff;
 static uint32_t cl_sid = 1, cl_sent_sid;
 /*
  * A Forward goes out as three pieces: the frame header and every field up
- * to the event's bytes (built here), the event's bytes straight from the
- * ring, and the request's trailing fields.  No copy of the event is made.
+ * to the event's bytes (built in cl_head), the event's bytes straight
+ * from the ring, and the request's trailing fields (cl_tail).  No copy of
+ * the event is made.  The three buffers sit just ahead of the ring, in
+ * its reservation: in use only while events flow, and given back with
+ * the ring's pages when it drains (events_rest).
  */
-static uint8_t cl_head[EV_HEAD], cl_tail[EV_TAIL], cl_in[EV_RECV];
+#define EV_BUFS		(EV_HEAD + EV_TAIL + EV_RECV)
+static uint8_t *cl_head, *cl_tail, *cl_in;
 static struct iovec cl_iov[3];
 static uint32_t cl_ilen;
 static bool cl_warned;
@@ -98,6 +103,7 @@ static const handle_t cl_handle = ((handle_t)K_EVENTS << 56) | (1ull << 32);
 static void cl_event(handle_t h, uint32_t events);
 static void cl_kick(void);
 static void events_sweep(void);
+static void events_rest(void);
 
 NS_IDLE void
 events_init(const char *address, const char *ns, uint32_t max_events,
@@ -113,10 +119,29 @@ events_init(const char *address, const char *ns, uint32_t max_events,
 	    (max_events < EV_QHOT ? max_events : EV_QHOT));
 	if (max_events > EV_QHOT)
 		ev_q = region_reserve(sizeof(*ev_q) * (max_events - EV_QHOT));
-	ev_ring = region_reserve(max_bytes);
+	cl_head = region_reserve(EV_BUFS + (size_t)max_bytes);
+	cl_tail = cl_head + EV_HEAD;
+	cl_in = cl_tail + EV_TAIL;
+	ev_ring = cl_in + EV_RECV;
 	rfd_init(&cl_rfd, -1, cl_handle);
 	reactor_handler(K_EVENTS, cl_event);
 	reactor_sweep(events_sweep);
+	reactor_on_rest(events_rest);
+}
+
+/* The loop rests: a drained ring gives its pages back (reactor.h). */
+static void
+events_rest(void)
+{
+	size_t n;
+
+	if (ev_count > 0 || ev_rhwm == 0 || cl_ilen > 0)
+		return;
+	/* Whole pages of the reservation only (it may share its last). */
+	n = ((size_t)EV_BUFS + ev_rhwm + 4095) & ~(size_t)4095;
+	region_release(cl_head, n < EV_BUFS + (size_t)ev_rcap ? n :
+	    EV_BUFS + (size_t)ev_rcap);
+	ev_rhwm = 0;
 }
 
 uint32_t
@@ -208,6 +233,8 @@ ev_push(const char *topic, const char *type, const pb_msgdesc_t *fields,
 	e->e_sec = ts.tv_sec;
 	e->e_nsec = (int32_t)ts.tv_nsec;
 	ev_rend = (uint32_t)off + e->e_len;
+	if (ev_rend > ev_rhwm)
+		ev_rhwm = ev_rend;
 	ev_count++;
 	cl_kick();
 	return (int64_t)(ev_head + ev_count);

@@ -21,6 +21,22 @@
  * The pty master reports HUP whenever no slave is open; that is not EOF
  * while the process lives, so the master leaves the epoll set until the
  * process exits (no spinning), then is drained until EIO.
+ *
+ * Streaming.  A pipe wakes its epoll reader at every write, so a
+ * container writing fast in small pieces (4 KiB from busybox, 8 KiB from
+ * glibc's stdio) costs a wakeup, a context switch and a splice per piece,
+ * and its writer and reader are woken as often.  A stream that moves more
+ * than IO_STREAM_ENTER bytes within IO_WINDOW_MS switches to streaming:
+ * its pipes grow to IO_PIPE_BIG, it leaves the epoll set, and a timer
+ * polls it, each tick moving up to a whole pipe with one splice; the
+ * ticks come 1 to 8 ms apart, further when they find little.  A tick
+ * that moves less than IO_STREAM_STAY when they are 8 ms apart ends
+ * streaming: the pipes shrink back to the kernel's default (given back as
+ * soon as what they hold fits) and readiness drives the stream again.
+ * An idle stream has no timer and costs no wakeup.  Outside streaming a
+ * splice that moved less than asked for ends the pump (the source is most
+ * likely empty; level-triggered interest says otherwise), so a line of
+ * output costs one wakeup and one splice.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +63,13 @@
 
 #define IO_BUF		4096u
 #define IO_SPLICE	(64u << 10)
+#define IO_PIPE_SMALL	(64u << 10)	/* the kernel's default pipe size */
+#define IO_PIPE_BIG	(1u << 20)	/* while streaming (pipe-max-size) */
+#define IO_WINDOW_MS	50u
+#define IO_STREAM_ENTER	(256u << 10)	/* in one window: 5 MB/s or more */
+#define IO_STREAM_STAY	(64u << 10)	/* per tick */
+#define IO_TICK_MS	1u		/* first tick; then 1 to 8 ms */
+#define IO_TICK_MAX_MS	8u
 #define IO_LOGGER_KILL_MS 12000u
 #define IO_LOGGER_ARGS	32
 
@@ -63,11 +86,15 @@ struct stream {
 	bool s_dst_file;	/* regular file: never in epoll */
 	bool s_dst_master;	/* writes go to the pty master */
 	bool s_src_master;
+	bool s_streaming;	/* timer-driven, big pipes (see top) */
+	bool s_big;		/* a pipe may still be big: shrink it */
+	uint32_t s_win_at;	/* start of the rate window (ms) */
+	uint32_t s_win_bytes;	/* bytes moved since */
 	struct rfd s_src;
 	struct rfd s_dst;
 	int s_keep;		/* FIFO end kept by us (see top), 0 = none */
 	uint16_t s_pos, s_len;
-	uint8_t *s_buf;		/* one of the io's buffers, when not splicing */
+	uint8_t *s_buf;		/* its buffer in io_bufs, when not splicing */
 };
 
 struct io {
@@ -80,18 +107,22 @@ struct io {
 	int i_console;		/* console socket (listening) */
 	pid_t i_logger;
 	int i_log_w[2];		/* logger pipes' write ends we keep */
+	/* Streaming tick (see top); the logger's kill once i_closing. */
 	struct rtimer i_timer;
+	uint8_t i_tick_ms;	/* the streaming tick's interval */
 	struct stream i_s[3];
 	char i_sockdir[128];
 	char i_sock[160];
-	/*
-	 * Copy buffers last: only terminals and non-pipe ends use them, and
-	 * pages nobody touches cost nothing.
-	 */
-	uint8_t i_buf[3][IO_BUF];
 };
 
 static struct pool io_pool;
+/*
+ * Copy buffers, one set per io slot, apart from the slots: only terminals
+ * and non-pipe ends use them, so a running shim's io slots stay small
+ * (they share the hot page, pool.h) and the buffers cost nothing until a
+ * terminal needs them, and nothing again once it is closed.
+ */
+static uint8_t (*io_bufs)[3][IO_BUF];
 static io_ready_fn *io_ready_cb;
 static io_drained_fn *io_drained_cb;
 
@@ -102,6 +133,7 @@ NS_IDLE void
 io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained)
 {
 	pool_init(&io_pool, "stdio sets", K_IO, sizeof(struct io), max);
+	io_bufs = region_reserve(sizeof(*io_bufs) * max);
 	reactor_handler(K_IO, io_event);
 	io_ready_cb = ready;
 	io_drained_cb = drained;
@@ -320,7 +352,7 @@ open_file_uri(struct io *io, const char *uri, char *msg, size_t cap)
  * fd 4 = stderr pipe, fd 5 = readiness pipe, and only CONTAINER_ID and
  * CONTAINER_NAMESPACE in its environment (spec 6.4).
  */
-static int
+NS_RARE static int
 open_binary(struct io *io, const struct io_spec *sp, const char *uri,
     char *msg, size_t cap)
 {
@@ -386,7 +418,7 @@ out_close:
 }
 
 /* A console socket for runc's --console-socket (spec 6.5). */
-static int
+NS_RARE static int
 open_console(struct io *io, char *msg, size_t cap)
 {
 	const char *base = getenv("XDG_RUNTIME_DIR");
@@ -645,6 +677,7 @@ static void
 stream_finish(struct io *io, struct stream *s)
 {
 	s->s_done = true;
+	s->s_streaming = false;
 	if (s->s_src_master)
 		s->s_src.rf_fd = -1;	/* owned by i_master */
 	else
@@ -682,11 +715,62 @@ dst_fd(struct io *io, struct stream *s)
 	return s->s_dst_master ? io->i_master.rf_fd : s->s_dst.rf_fd;
 }
 
+/*
+ * Resize the pipes of a splice stream (either end may be a FIFO, the
+ * other our pipe; a regular file takes no size).  Shrinking fails with
+ * EBUSY while a pipe holds more than the new size: s_big stays set and a
+ * later pump tries again.
+ */
+static void
+stream_pipes(struct io *io, struct stream *s, bool big)
+{
+	int sz = big ? (int)IO_PIPE_BIG : (int)IO_PIPE_SMALL;
+	bool ok = true;
+
+	if (fcntl(src_fd(io, s), F_SETPIPE_SZ, sz) < 0 && errno == EBUSY)
+		ok = false;
+	if (!s->s_dst_file &&
+	    fcntl(dst_fd(io, s), F_SETPIPE_SZ, sz) < 0 && errno == EBUSY)
+		ok = false;
+	s->s_big = big || !ok;
+}
+
+static void
+io_tick(struct io *io, unsigned ms)
+{
+	if (!rtimer_armed(&io->i_timer))
+		rtimer_set(&io->i_timer, io_sub(io, R_MISC), now_ms() + ms);
+}
+
+/* Count bytes moved; a fast stream starts streaming (see top). */
+static void
+stream_rate(struct io *io, struct stream *s, size_t moved)
+{
+	uint32_t now = (uint32_t)now_ms();
+
+	if (now - s->s_win_at > IO_WINDOW_MS) {
+		s->s_win_at = now;
+		s->s_win_bytes = 0;
+	}
+	s->s_win_bytes += (uint32_t)(moved < IO_STREAM_ENTER ?
+	    moved : IO_STREAM_ENTER);
+	if (s->s_win_bytes < IO_STREAM_ENTER)
+		return;
+	s->s_streaming = true;
+	s->s_win_bytes = 0;
+	stream_pipes(io, s, true);
+	stream_want(io, s, false, false);
+	if (!rtimer_armed(&io->i_timer))
+		io->i_tick_ms = IO_TICK_MS;
+	io_tick(io, io->i_tick_ms);
+}
+
 /* Move as much as possible now; then set interest for what blocks. */
 static void
 stream_pump(struct io *io, struct stream *s)
 {
 	unsigned budget = 32;
+	size_t moved = 0;
 	ssize_t n;
 	int avail;
 
@@ -722,34 +806,57 @@ stream_pump(struct io *io, struct stream *s)
 			continue;
 		}
 		if (!s->s_nosplice && !s->s_src_master && !s->s_dst_master) {
+			size_t ask = s->s_streaming ? IO_PIPE_BIG : IO_SPLICE;
+
 			n = splice(src_fd(io, s), NULL, dst_fd(io, s), NULL,
-			    IO_SPLICE, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-			if (n > 0)
-				continue;
-			if (n == 0) {
+			    ask, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				moved += (size_t)n;
+				if ((size_t)n == ask)
+					continue;
+				/*
+				 * Short: the source is most likely empty
+				 * (or the destination full).  Level-triggered
+				 * interest calls us back if there is more.
+				 */
+				if (!s->s_streaming)
+					break;
+			} else if (n == 0) {
 				s->s_eof = true;
 				continue;
-			}
-			if (errno == EINTR)
+			} else if (errno == EINTR) {
 				continue;
-			if (errno == EAGAIN) {
-				/* Who blocks: bytes waiting means the reader. */
-				if (ioctl(src_fd(io, s), FIONREAD, &avail) == 0 &&
-				    avail > 0)
-					stream_want(io, s, false, true);
-				else
-					stream_want(io, s, true, false);
-				return;
-			}
-			if (errno == EINVAL || errno == ENOSYS) {
+			} else if (errno == EINVAL || errno == ENOSYS) {
 				s->s_nosplice = true;
 				continue;
+			} else if (errno != EAGAIN) {
+				s->s_eof = true;	/* EPIPE and the like */
+				continue;
 			}
-			s->s_eof = true;	/* EPIPE and the like */
-			continue;
+			/*
+			 * Streaming: short or EAGAIN.  A busy tick goes on,
+			 * and so does a quiet one until the ticks are as far
+			 * apart as they get (the writer may only have been
+			 * off the CPU for a moment).
+			 */
+			if (s->s_streaming && (moved >= IO_STREAM_STAY ||
+			    io->i_tick_ms < IO_TICK_MAX_MS)) {
+				s->s_win_bytes = (uint32_t)moved;
+				return;
+			}
+			s->s_streaming = false;
+			s->s_win_bytes = 0;
+			/* Who blocks: bytes waiting means the reader. */
+			if (ioctl(src_fd(io, s), FIONREAD, &avail) == 0 &&
+			    avail > 0)
+				stream_want(io, s, false, true);
+			else
+				stream_want(io, s, true, false);
+			goto out;
 		}
 		if (s->s_buf == NULL)
-			s->s_buf = io->i_buf[s - io->i_s];
+			s->s_buf = io_bufs[handle_index(pool_handle(&io_pool,
+			    io))][s - io->i_s];
 		n = read(src_fd(io, s), s->s_buf, IO_BUF);
 		if (n > 0) {
 			s->s_pos = 0;
@@ -782,12 +889,56 @@ stream_pump(struct io *io, struct stream *s)
 		}
 		s->s_eof = true;
 	}
-	/* Budget used up: come back on the next readiness. */
+	if (s->s_streaming) {
+		s->s_win_bytes = (uint32_t)moved;
+		return;		/* the next tick */
+	}
+	/* Short splice, or budget used up: readiness brings us back. */
 	stream_want(io, s, s->s_pos == s->s_len, s->s_pos < s->s_len);
+out:
+	if (s->s_big)
+		stream_pipes(io, s, false);
+	if (moved > 0)
+		stream_rate(io, s, moved);
+}
+
+/*
+ * A streaming tick: pump every streaming stream, come back if any still
+ * is.  The interval aims at a quarter to a half of a big pipe per tick:
+ * longer when ticks move little (fewer wakeups), shorter when they move
+ * much (neither side waits for a full or an empty pipe).
+ */
+static void
+io_stream_tick(struct io *io)
+{
+	size_t most = 0;
+	bool again = false;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct stream *s = &io->i_s[i];
+
+		if (!s->s_streaming)
+			continue;
+		s->s_win_bytes = 0;
+		stream_pump(io, s);
+		if (s->s_streaming && !s->s_done) {
+			again = true;
+			if (s->s_win_bytes > most)
+				most = s->s_win_bytes;
+		}
+	}
+	if (!again)
+		return;
+	if (most < IO_PIPE_BIG / 4 && io->i_tick_ms < IO_TICK_MAX_MS)
+		io->i_tick_ms *= 2;
+	else if (most > IO_PIPE_BIG / 2 && io->i_tick_ms > 1)
+		io->i_tick_ms /= 2;
+	io_tick(io, io->i_tick_ms);
 }
 
 /* Receive the pty master runc sends over the console socket. */
-static int
+NS_RARE static int
 console_receive(struct io *io, char *msg, size_t cap)
 {
 	char *name = scratch_alloc(4096);
@@ -914,7 +1065,7 @@ io_close_stdin(handle_t h)
 		stream_pump(io, s);
 }
 
-int
+NS_RARE int
 io_resize(handle_t h, uint32_t width, uint32_t height)
 {
 	struct io *io = pool_get(&io_pool, h);
@@ -933,12 +1084,14 @@ io_resize(handle_t h, uint32_t width, uint32_t height)
 static void
 io_free(struct io *io)
 {
+	bool bufs = false;
 	int i;
 
 	rtimer_cancel(&io->i_timer);
 	for (i = 0; i < 3; i++) {
 		struct stream *s = &io->i_s[i];
 
+		bufs |= s->s_buf != NULL;
 		if (s->s_src_master)
 			s->s_src.rf_fd = -1;
 		if (s->s_dst_master)
@@ -953,6 +1106,9 @@ io_free(struct io *io)
 	close_fd(&io->i_log_w[0]);
 	close_fd(&io->i_log_w[1]);
 	console_unlink(io);
+	if (bufs)
+		region_release(io_bufs[handle_index(pool_handle(&io_pool,
+		    io))], sizeof(*io_bufs));
 	pool_give(&io_pool, pool_handle(&io_pool, io));
 }
 
@@ -1028,6 +1184,10 @@ io_event(handle_t h, uint32_t events)
 		return;
 	switch (role) {
 	case R_MISC:
+		if (events == REACTOR_TIMEOUT && !io->i_closing) {
+			io_stream_tick(io);
+			return;
+		}
 		if (events == REACTOR_TIMEOUT) {
 			if (io->i_logger > 0) {
 				log_warnx("logging binary %d did not exit: "

@@ -7,6 +7,12 @@
  * window of text instead of all of it.  Only placement: behaviour is the
  * same with or without it.
  *
+ * NS_RARE marks functions a shim with running containers does not run:
+ * Stats, Pids, Update, Pause, Resume, Checkpoint, ResizePty, terminals
+ * and logging binaries, the start action's hashing.  The release link puts
+ * them at the end of the code, behind a fence (layout_fence), so the code
+ * a lifecycle runs maps without them.
+ *
  * NS_COLD marks zero-initialised static storage the serving shim never
  * touches while containers run (the start/delete actions, flag errors,
  * cgroup v2 stats).  It goes after the large data, so the small variables
@@ -17,10 +23,21 @@
 
 #ifdef NS_LAYOUT
 #define NS_IDLE __attribute__((section(".text.ns_idle")))
+#define NS_RARE __attribute__((section(".ns_rare")))
 #define NS_COLD __attribute__((section(".bss.ns_cold")))
 #else
 #define NS_IDLE
+#define NS_RARE
 #define NS_COLD
 #endif
+
+/*
+ * The kernel maps a binary's text in 64 KiB windows around each page a
+ * process runs (fault-around), windows that stop at a mapping's edge.
+ * Make the rare code a mapping of its own, and drop what startup mapped
+ * of it: running a lifecycle then maps none of it.  Startup only; a
+ * no-op in builds without the release layout.
+ */
+void layout_fence(void);
 
 #endif

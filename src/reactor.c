@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,9 @@ static unsigned reactor_nsigfns;
 static sigset_t reactor_sigs;
 static bool reactor_live;
 static int reactor_code;
+static reactor_hook *reactor_rests[4];
+static unsigned reactor_nrests;
+static bool reactor_busy;	/* since the last rest (see reactor_rest) */
 
 static struct rtimer **reactor_heap;	/* 1-based min-heap on rt_at */
 static uint32_t reactor_nheap, reactor_heapcap;
@@ -86,6 +90,13 @@ reactor_sweep(reactor_hook *fn)
 {
 	if (reactor_nhooks < sizeof(reactor_hooks) / sizeof(reactor_hooks[0]))
 		reactor_hooks[reactor_nhooks++] = fn;
+}
+
+NS_IDLE void
+reactor_on_rest(reactor_hook *fn)
+{
+	if (reactor_nrests < sizeof(reactor_rests) / sizeof(reactor_rests[0]))
+		reactor_rests[reactor_nrests++] = fn;
 }
 
 NS_IDLE void
@@ -277,6 +288,8 @@ reactor_fire_timers(void)
 
 		rtimer_cancel(t);
 		scratch_reset();
+		if (handle_kind(h) != K_IO)
+			reactor_busy = true;
 		if (reactor_fns[handle_kind(h)])
 			reactor_fns[handle_kind(h)](h, REACTOR_TIMEOUT);
 	}
@@ -294,6 +307,33 @@ reactor_timeout(void)
 	if (at <= now)
 		return 0;
 	return at - now > 60000 ? 60000 : (int)(at - now);
+}
+
+/*
+ * Before sleeping with no timer armed, after work other than copying
+ * stdio: the modules' rest hooks give back what that work touched, the
+ * scratch arena goes back, and so do the stack pages below the loop's
+ * own frames (requests, runc completions and exits run deeper than the
+ * loop; their pages would otherwise stay resident for good).  A shim at
+ * rest then holds only what it keeps.  Copying stdio runs shallow and
+ * touches no scratch, so a container printing a line now and then costs
+ * no extra call.
+ */
+NS_IDLE static void
+reactor_rest(void)
+{
+	char here;
+	/* Below this frame, the red zone and madvise's own few words. */
+	uintptr_t below = ((uintptr_t)&here - 256) & ~(uintptr_t)4095;
+	unsigned i;
+
+	for (i = 0; i < reactor_nrests; i++)
+		reactor_rests[i]();
+	scratch_rest();
+	/* Unmapped parts of the range (below the stack) are skipped. */
+	madvise((void *)(below - NS_STACK_REST), NS_STACK_REST,
+	    MADV_DONTNEED);
+	reactor_busy = false;
 }
 
 NS_IDLE bool
@@ -319,6 +359,8 @@ reactor_once(int timeout_ms)
 
 	if (timeout_ms >= 0 && (t < 0 || t > timeout_ms))
 		t = timeout_ms;
+	if (t < 0 && reactor_busy)
+		reactor_rest();
 	n = epoll_wait(reactor_epfd, evs, NS_EPOLL_BATCH, t);
 	if (n < 0 && errno != EINTR) {
 		log_warn("epoll_wait");
@@ -329,6 +371,8 @@ reactor_once(int timeout_ms)
 		uint8_t k = handle_kind(h);
 
 		scratch_reset();
+		if (k != K_IO)
+			reactor_busy = true;
 		if (k < K_MAX && reactor_fns[k])
 			reactor_fns[k](h, evs[i].events);
 	}
@@ -338,13 +382,18 @@ reactor_once(int timeout_ms)
 		reactor_hooks[i]();
 	}
 	scratch_reset();
+	if (scratch_rest_due())
+		reactor_busy = true;
 }
 
 NS_IDLE int
 reactor_run(void)
 {
 	heap_reserve();
+	layout_fence();
 	reactor_live = true;
+	/* Startup ran deeper than the loop will and used scratch. */
+	reactor_busy = true;
 	/* From here on the shim must not die: see main.c. */
 	while (reactor_live)
 		reactor_once(-1);

@@ -60,6 +60,11 @@ void reactor_handler(uint8_t kind, reactor_fn *fn);
 /* Sweep hooks run in the order they are added, after every batch. */
 void reactor_sweep(reactor_hook *fn);
 void reactor_on_signal(int signo, reactor_hook *fn);
+/*
+ * Rest hooks run when the loop is about to sleep with no timer armed,
+ * after work other than copying stdio: give back pages that work touched.
+ */
+void reactor_on_rest(reactor_hook *fn);
 /* One batch: wait up to timeout_ms (-1: no limit), dispatch, sweep. */
 void reactor_once(int timeout_ms);
 /* Run until reactor_stop(); returns the code given there. */

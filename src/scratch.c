@@ -50,6 +50,7 @@ static _Alignas(4096) char scratch_mem[SCRATCH_SIZE];
 static size_t scratch_top, scratch_hwm, scratch_max;
 static size_t scratch_last, scratch_last_hwm;	/* for scratch_trim */
 static bool scratch_armed;	/* ASan: the whole arena was poisoned once */
+static size_t scratch_rest_hwm;	/* the most used since the last rest */
 
 NS_IDLE /*
  * A broken invariant: say so without the logger (which formats in
@@ -86,11 +87,36 @@ scratch_reset(void)
 {
 	if (scratch_hwm > scratch_max)
 		scratch_max = scratch_hwm;
+	if (scratch_hwm > scratch_rest_hwm)
+		scratch_rest_hwm = scratch_hwm;
 	if (scratch_hwm > SCRATCH_KEEP)
 		scratch_give(SCRATCH_KEEP, scratch_hwm - SCRATCH_KEEP);
 	scratch_poison(0, scratch_hwm);
 	scratch_top = 0;
 	scratch_hwm = 0;
+}
+
+/*
+ * The loop is about to sleep with nothing to do: the page kept between
+ * callbacks goes back too, so a shim at rest holds no scratch page.
+ */
+NS_IDLE bool
+scratch_rest(void)
+{
+	size_t n = scratch_rest_hwm < SCRATCH_KEEP ? scratch_rest_hwm :
+	    SCRATCH_KEEP;
+
+	if (n == 0)
+		return false;
+	scratch_give(0, (n + 4095) & ~(size_t)4095);
+	scratch_rest_hwm = 0;
+	return true;
+}
+
+bool
+scratch_rest_due(void)
+{
+	return scratch_rest_hwm > 0;
 }
 
 NS_IDLE void *

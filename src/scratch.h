@@ -20,10 +20,18 @@
 #ifndef NS_SCRATCH_H
 #define NS_SCRATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The reactor's call: everything handed out so far is dead. */
 void scratch_reset(void);
+/*
+ * The reactor's call before it sleeps with nothing to do: give every page
+ * back.  False if no callback used scratch since the last rest.
+ */
+bool scratch_rest(void);
+/* Whether a callback used scratch since the last rest. */
+bool scratch_rest_due(void);
 /* n bytes, 8-aligned, not zeroed. */
 void *scratch_alloc(size_t n);
 /* Give back the end of the last allocation: it now ends at p + used. */

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "layout.h"
 #include "sha256.h"
 
 static const uint32_t sha_k[64] = {
@@ -20,13 +21,13 @@ static const uint32_t sha_k[64] = {
 	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static uint32_t
+NS_RARE static uint32_t
 ror(uint32_t x, unsigned n)
 {
 	return (x >> n) | (x << (32 - n));
 }
 
-static void
+NS_RARE static void
 sha_block(uint32_t h[8], const uint8_t b[64])
 {
 	uint32_t w[64], v[8], t1, t2;
@@ -57,7 +58,7 @@ sha_block(uint32_t h[8], const uint8_t b[64])
 		h[i] += v[i];
 }
 
-void
+NS_RARE void
 sha256_hex(const void *p, size_t len, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";

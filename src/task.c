@@ -486,7 +486,7 @@ task_exec(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_exec(&px, st));
 }
 
-static void
+NS_RARE static void
 task_resize(const struct ttrpc_call *call)
 {
 	containerd_task_v2_ResizePtyRequest *r = &task_req.resize;
@@ -554,7 +554,7 @@ task_closeio(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_close_io(task_id, task_eid, &task_st));
 }
 
-static void
+NS_RARE static void
 task_pids(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PidsRequest *r = &task_req.pids;
@@ -565,7 +565,7 @@ task_pids(const struct ttrpc_call *call)
 	finish(call->tc_ref, proc_pids(task_id, call->tc_ref, &task_st));
 }
 
-static void
+NS_RARE static void
 task_pause(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PauseRequest *r = &task_req.pause;
@@ -577,7 +577,7 @@ task_pause(const struct ttrpc_call *call)
 	    &task_st));
 }
 
-static void
+NS_RARE static void
 task_resume(const struct ttrpc_call *call)
 {
 	containerd_task_v2_PauseRequest *r = &task_req.pause;
@@ -590,7 +590,7 @@ task_resume(const struct ttrpc_call *call)
 	    &task_st));
 }
 
-static void
+NS_RARE static void
 task_update(const struct ttrpc_call *call)
 {
 	containerd_task_v2_UpdateTaskRequest *r = &task_req.update;
@@ -608,7 +608,7 @@ task_update(const struct ttrpc_call *call)
 	    r->resources.value.len, call->tc_ref, &task_st));
 }
 
-static void
+NS_RARE static void
 task_checkpoint(const struct ttrpc_call *call)
 {
 	char *path, *mode, *work;
@@ -682,7 +682,7 @@ task_wait(const struct ttrpc_call *call)
 		finish(call->tc_ref, e);
 }
 
-static void
+NS_RARE static void
 task_stats(const struct ttrpc_call *call)
 {
 	uint8_t *buf = scratch_alloc(NS_REPLY_MAX);
@@ -845,7 +845,7 @@ task_reply_delete(struct ttrpc_ref ref, uint32_t pid,
 	ttrpc_reply(ref, containerd_task_v2_DeleteResponse_fields, &o);
 }
 
-static void
+NS_RARE static void
 task_reply_pids(struct ttrpc_ref ref, const char *id, const char *json,
     size_t len)
 {

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "layout.h"
 #include "events.h"
 #include "pbs.h"
 #include "taskev.h"
@@ -112,14 +113,14 @@ ev_cid(const char *topic, const char *type, const pb_msgdesc_t *fields,
 	events_publish(topic, type, fields, &e);
 }
 
-void
+NS_RARE void
 taskev_paused(const char *cid)
 {
 	ev_cid("/tasks/paused", "containerd.events.TaskPaused",
 	    containerd_events_TaskPaused_fields, cid);
 }
 
-void
+NS_RARE void
 taskev_resumed(const char *cid)
 {
 	ev_cid("/tasks/resumed", "containerd.events.TaskResumed",

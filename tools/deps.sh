@@ -25,6 +25,8 @@
 # VM cells (tests/vm): qemu-system-x86 (the guest under TCG), systemd and
 # dbus (the v2-systemd cell boots them from the host's root); the guest
 # kernel is unpacked into build/vm by tests/vm/fetch.sh, not installed.
+# `tools/deps.sh bench` also installs what `make bench` needs:
+# python3-matplotlib (the charts).
 set -eu
 
 pkgs="gcc make git musl-tools nanopb protobuf-compiler python3 python3-protobuf
@@ -35,6 +37,7 @@ golang-github-gogo-googleapis-dev bsdutils procps util-linux iproute2 criu
 stress-ng gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user-static
 xz-utils debian-archive-keyring python3-grpcio containernetworking-plugins
 qemu-system-x86 systemd dbus clang libclang-rt-dev valgrind"
+[ "${1:-}" = bench ] && pkgs="$pkgs python3-matplotlib"
 
 missing=
 for p in $pkgs; do
