@@ -838,15 +838,14 @@ suite_setup() {
 	_set_ctr_array
 	_snapshot_host
 	mkdir -p "$D/fifo" "$D/t" || exit 2
-	# For the runtime name io.containerd.runc.v2 (runtime_flags).
-	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
-	make_rootfs "$ROOTFS" || exit 2
-	write_config
 	# The runtime name io.containerd.runc.v2 resolves to this file in
 	# containerd's cwd first (spec 10): with it, `ctr run --runtime
 	# io.containerd.runc.v2 --runc-binary X` reaches the shim under test
-	# with binary_name=X (the fault tests' runc wrappers).
+	# with binary_name=X (the fault tests' runc wrappers), and the
+	# runtime_flags of the VM cells reach it too.
 	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
+	make_rootfs "$ROOTFS" || exit 2
+	write_config
 	containerd_start || exit 2
 	if _sampler_wanted; then
 		sampler_start
