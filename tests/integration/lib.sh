@@ -488,6 +488,9 @@ _status_field() { # <pid> <field>
 
 threads_of() { _status_field "$1" Threads; }
 rss_kb_of() { _status_field "$1" VmRSS; }
+# Resident anonymous memory (heap, pools, stack): what a leak grows.  The
+# rest of VmRSS is file pages (text, libc), resident once first touched.
+rss_anon_kb_of() { _status_field "$1" RssAnon; }
 vmdata_kb_of() { _status_field "$1" VmData; }
 ppid_of() { _status_field "$1" PPid; }
 
