@@ -68,7 +68,6 @@ write_file(const char *dir, const char *name, const char *data, size_t len,
 static void
 write_options(const struct proc_create *pc)
 {
-	char *buf = scratch_alloc(6 * NS_PATH_MAX + 512);
 	const struct {
 		const char *k, *v;
 	} strs[] = {
@@ -76,7 +75,19 @@ write_options(const struct proc_create *pc)
 		{ "criu_path", pc->pc_criu }, { "criu_work_path",
 		    pc->pc_criu_work },
 	};
-	size_t n = 0, i;
+	/*
+	 * The worst case, so no string is ever cut: the flags and numbers
+	 * fit in OPT_FIXED; a string takes its key, a colon, a comma, two
+	 * quotes, and 6 bytes per byte at most (a control byte is \u00XX).
+	 */
+	enum { OPT_FIXED = 256, OPT_KEY = 24 };
+	size_t cap = OPT_FIXED, n = 0, i;
+	char *buf;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strs[i].v != NULL)
+			cap += OPT_KEY + 6 * strlen(strs[i].v) + 3;
+	buf = scratch_alloc(cap);
 
 	buf[n++] = '{';
 #define OPT_SEP() do { if (n > 1) buf[n++] = ','; } while (0)
@@ -105,7 +116,7 @@ write_options(const struct proc_create *pc)
 			continue;
 		OPT_SEP();
 		n += (size_t)sprintf(buf + n, "\"%s\":", strs[i].k);
-		n += json_quote(buf + n, 6 * NS_PATH_MAX + 510 - n, strs[i].v);
+		n += json_quote(buf + n, cap - 1 - n, strs[i].v);
 	}
 #undef OPT_SEP
 	buf[n++] = '}';

@@ -319,20 +319,40 @@ reactor_timeout(void)
  * touches no scratch, so a container printing a line now and then costs
  * no extra call.
  */
+/*
+ * The stack pages below this call go back.  A frame of its own, never
+ * inlined: measured from a local of a bigger frame (reactor_once's, with
+ * the epoll batch in it) a fixed margin could reach below that frame's
+ * bottom, and madvise would zero the page holding its own return address
+ * (2 stack alignments in 256 crashed the release shim at its first rest).
+ * Here the local sits in a frame of a few words, so STACK_MARGIN bytes
+ * below it hold this frame, madvise's, and whatever the C library (or a
+ * sanitizer's wrapper) runs under it before the call enters the kernel.
+ */
+#define STACK_MARGIN	1024u
+
+NS_IDLE __attribute__((noinline)) static void
+stack_rest(void)
+{
+	volatile char here = 0;
+	uintptr_t below = ((uintptr_t)&here - STACK_MARGIN) &
+	    ~(uintptr_t)4095;
+
+	/* Unmapped parts of the range (below the stack) are skipped. */
+	madvise((void *)(below - NS_STACK_REST), NS_STACK_REST,
+	    MADV_DONTNEED);
+	(void)here;
+}
+
 NS_IDLE static void
 reactor_rest(void)
 {
-	char here;
-	/* Below this frame, the red zone and madvise's own few words. */
-	uintptr_t below = ((uintptr_t)&here - 256) & ~(uintptr_t)4095;
 	unsigned i;
 
 	for (i = 0; i < reactor_nrests; i++)
 		reactor_rests[i]();
 	scratch_rest();
-	/* Unmapped parts of the range (below the stack) are skipped. */
-	madvise((void *)(below - NS_STACK_REST), NS_STACK_REST,
-	    MADV_DONTNEED);
+	stack_rest();
 	reactor_busy = false;
 }
 

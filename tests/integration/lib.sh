@@ -488,6 +488,9 @@ _status_field() { # <pid> <field>
 
 threads_of() { _status_field "$1" Threads; }
 rss_kb_of() { _status_field "$1" VmRSS; }
+# Resident anonymous memory (heap, pools, stack): what a leak grows.  The
+# rest of VmRSS is file pages (text, libc), resident once first touched.
+rss_anon_kb_of() { _status_field "$1" RssAnon; }
 vmdata_kb_of() { _status_field "$1" VmData; }
 ppid_of() { _status_field "$1" PPid; }
 
@@ -838,15 +841,14 @@ suite_setup() {
 	_set_ctr_array
 	_snapshot_host
 	mkdir -p "$D/fifo" "$D/t" || exit 2
-	# For the runtime name io.containerd.runc.v2 (runtime_flags).
-	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
-	make_rootfs "$ROOTFS" || exit 2
-	write_config
 	# The runtime name io.containerd.runc.v2 resolves to this file in
 	# containerd's cwd first (spec 10): with it, `ctr run --runtime
 	# io.containerd.runc.v2 --runc-binary X` reaches the shim under test
-	# with binary_name=X (the fault tests' runc wrappers).
+	# with binary_name=X (the fault tests' runc wrappers), and the
+	# runtime_flags of the VM cells reach it too.
 	ln -s "$SHIM" "$D/containerd-shim-runc-v2" || exit 2
+	make_rootfs "$ROOTFS" || exit 2
+	write_config
 	containerd_start || exit 2
 	if _sampler_wanted; then
 		sampler_start
