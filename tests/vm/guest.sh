@@ -66,11 +66,28 @@ mount_dev() {
 	[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 }
 
+# mount_tmp: the guest's own /tmp.  A repository under /tmp (a clone made
+# there) would vanish under it: it is bound aside first, then back at its
+# path.
+mount_tmp() {
+	local keep=0
+	mountpoint -q /tmp && return 0
+	case $NSVM_REPO in
+	/tmp/*)
+		mkdir -p /nsvm/repo &&
+			mount --bind "$NSVM_REPO" /nsvm/repo && keep=1
+		;;
+	esac
+	mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp || return 1
+	[ "$keep" = 1 ] || return 0
+	mkdir -p "$NSVM_REPO" && mount --bind /nsvm/repo "$NSVM_REPO"
+}
+
 mount_base() {
 	mount_dev
 	mountpoint -q /run || mount -t tmpfs -o mode=0755,nosuid,nodev run /run
 	mkdir -p /run/lock
-	mountpoint -q /tmp || mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp
+	mount_tmp || { say "cannot mount /tmp"; finish 2; }
 	if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ]; then
 		mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup ||
 			{ say "cannot mount cgroup2"; finish 2; }
@@ -212,7 +229,7 @@ systemd)
 	;;
 service)
 	# systemd mounted /dev, /run and cgroup2; /tmp is ours to make.
-	mountpoint -q /tmp || mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp
+	mount_tmp || { say "cannot mount /tmp"; finish 2; }
 	delegate_controllers
 	run_suite
 	;;
