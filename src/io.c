@@ -1,16 +1,13 @@
 /*
- * io - a process's stdio; see io.h.
+ * io - a process's stdio: opening it, starting and closing it; see io.h.
  *
- * Mirrors pkg/process/io.go (createIO, copyPipes, NewBinaryIO),
- * io_util.go and runtime/v2/runc/platform.go (CopyConsole).
- *
- * A stream copies src -> dst: stdin FIFO -> container stdin (pipe or pty
- * master), container stdout/stderr (pipe or master) -> FIFO, file or
- * logger pipe.  Between two pipes the kernel moves the bytes (splice);
- * otherwise a 4 KiB buffer in the stream.  Interest follows state: read
- * the source while the destination takes data, otherwise wait for the
- * destination to become writable.  A source at EOF closes the
- * destination, so the reader at the other end sees EOF too.
+ * Owns: the pool of stdio sets and the sub-handles that name one fd of a
+ * set (io_sub), the stdio strings (fifo paths, file://, binary:// and
+ * their URIs, null IO), opening FIFOs and files without blocking, the
+ * pipes handed to runc, logging binaries (started, ready, stopped,
+ * reaped), the console socket and the pty master it brings, the window
+ * size, and the reactor's entry (io_event), which hands a stream's
+ * events to the copy.
  *
  * FIFOs never block the loop: an output FIFO is opened for reading by us
  * first (kept: a vanished client then never causes EPIPE, only back
@@ -18,25 +15,15 @@
  * runc has run our own writer, which keeps the container's stdin open
  * until CloseIO, as the Go shim does.
  *
- * The pty master reports HUP whenever no slave is open; that is not EOF
- * while the process lives, so the master leaves the epoll set until the
- * process exits (no spinning), then is drained until EIO.
+ * The rest of the module shares io_impl.h: io_copy.c (the bytes between
+ * the two sides: splice or a buffer, interest, streaming, EOF, CloseIO,
+ * draining).
  *
- * Streaming.  A pipe wakes its epoll reader at every write, so a
- * container writing fast in small pieces (4 KiB from busybox, 8 KiB from
- * glibc's stdio) costs a wakeup, a context switch and a splice per piece,
- * and its writer and reader are woken as often.  A stream that moves more
- * than IO_STREAM_ENTER bytes within IO_WINDOW_MS switches to streaming:
- * its pipes grow to IO_PIPE_BIG, it leaves the epoll set, and a timer
- * polls it, each tick moving up to a whole pipe with one splice; the
- * ticks come 1 to 8 ms apart, further when they find little.  A tick
- * that moves less than IO_STREAM_STAY when they are 8 ms apart ends
- * streaming: the pipes shrink back to the kernel's default (given back as
- * soon as what they hold fits) and readiness drives the stream again.
- * An idle stream has no timer and costs no wakeup.  Outside streaming a
- * splice that moved less than asked for ends the pump (the source is most
- * likely empty; level-triggered interest says otherwise), so a line of
- * output costs one wakeup and one splice.
+ * May call: the rest of io (io_impl.h), reactor, pool, runc (spawning a
+ * logging binary, the fd values of runc's child), log, scratch; the
+ * owner's callbacks (io_init), never proc itself.
+ *
+ * Mirrors pkg/process/io.go (createIO, NewBinaryIO) and io_util.go.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,78 +43,27 @@
 #include "layout.h"
 #include "bounds.h"
 #include "io.h"
+#include "io_impl.h"
 #include "log.h"
 #include "reactor.h"
 #include "runc.h"
 #include "scratch.h"
 
-#define IO_BUF		4096u
-#define IO_SPLICE	(64u << 10)
-#define IO_PIPE_SMALL	(64u << 10)	/* the kernel's default pipe size */
-#define IO_PIPE_BIG	(1u << 20)	/* while streaming (pipe-max-size) */
-#define IO_WINDOW_MS	50u
-#define IO_STREAM_ENTER	(256u << 10)	/* in one window: 5 MB/s or more */
-#define IO_STREAM_STAY	(64u << 10)	/* per tick */
-#define IO_TICK_MS	1u		/* first tick; then 1 to 8 ms */
-#define IO_TICK_MAX_MS	8u
 #define IO_LOGGER_KILL_MS 12000u
 #define IO_LOGGER_ARGS	32
 
-enum { IO_NULL, IO_PIPES, IO_BINARY, IO_TTY };
-enum { SK_NONE, SK_IN, SK_OUT };
-/* Roles of the fds of one io, packed into the low 3 bits of a handle. */
-enum { R_SRC0, R_DST0, R_SRC1, R_DST1, R_SRC2, R_DST2, R_MASTER, R_MISC };
-
-struct stream {
-	uint8_t s_kind;
-	bool s_eof;		/* source at EOF */
-	bool s_done;		/* destination closed */
-	bool s_nosplice;
-	bool s_dst_file;	/* regular file: never in epoll */
-	bool s_dst_master;	/* writes go to the pty master */
-	bool s_src_master;
-	bool s_streaming;	/* timer-driven, big pipes (see top) */
-	bool s_big;		/* a pipe may still be big: shrink it */
-	uint32_t s_win_at;	/* start of the rate window (ms) */
-	uint32_t s_win_bytes;	/* bytes moved since */
-	struct rfd s_src;
-	struct rfd s_dst;
-	int s_keep;		/* FIFO end kept by us (see top), 0 = none */
-	uint16_t s_pos, s_len;
-	uint8_t *s_buf;		/* its buffer in io_bufs, when not splicing */
-};
-
-struct io {
-	handle_t i_owner;
-	uint8_t i_mode;
-	bool i_started, i_draining, i_drained_sent, i_hup, i_closing;
-	int i_child[3];		/* the container's ends, 0 = none */
-	struct rfd i_master;
-	struct rfd i_ready;	/* logger readiness pipe */
-	int i_console;		/* console socket (listening) */
-	pid_t i_logger;
-	int i_log_w[2];		/* logger pipes' write ends we keep */
-	/* Streaming tick (see top); the logger's kill once i_closing. */
-	struct rtimer i_timer;
-	uint8_t i_tick_ms;	/* the streaming tick's interval */
-	struct stream i_s[3];
-	char i_sockdir[128];
-	char i_sock[160];
-};
-
-static struct pool io_pool;
+struct pool io_pool;
 /*
  * Copy buffers, one set per io slot, apart from the slots: only terminals
  * and non-pipe ends use them, so a running shim's io slots stay small
  * (they share the hot page, pool.h) and the buffers cost nothing until a
  * terminal needs them, and nothing again once it is closed.
  */
-static uint8_t (*io_bufs)[3][IO_BUF];
+uint8_t (*io_bufs)[3][IO_BUF];
 static io_ready_fn *io_ready_cb;
-static io_drained_fn *io_drained_cb;
+io_drained_fn *io_drained_cb;
 
 static void io_event(handle_t h, uint32_t events);
-static void stream_pump(struct io *io, struct stream *s);
 
 NS_IDLE void
 io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained)
@@ -139,7 +75,7 @@ io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained)
 	io_drained_cb = drained;
 }
 
-static handle_t
+handle_t
 io_sub(const struct io *io, unsigned role)
 {
 	handle_t h = pool_handle(&io_pool, io);
@@ -156,7 +92,7 @@ io_from_sub(handle_t h, unsigned *role)
 	    handle_index(h) / 8));
 }
 
-static void
+void
 close_fd(int *fd)
 {
 	if (*fd > 0)
@@ -635,307 +571,7 @@ io_console_path(handle_t h)
 	return io && io->i_sock[0] ? io->i_sock : NULL;
 }
 
-/* --- copying ------------------------------------------------------------ */
-
-static void
-stream_want(struct io *io, struct stream *s, bool in, bool out)
-{
-	if (rfd_open(&s->s_src) && !s->s_src_master)
-		rfd_want(&s->s_src, in ? EPOLLIN : 0);
-	if (rfd_open(&s->s_dst) && !s->s_dst_file && !s->s_dst_master)
-		rfd_want(&s->s_dst, out ? EPOLLOUT : 0);
-	if (rfd_open(&io->i_master) && !io->i_hup) {
-		uint32_t m = 0;
-
-		if (io->i_s[1].s_src_master && !io->i_s[1].s_done &&
-		    !io->i_s[1].s_eof && io->i_s[1].s_len == 0)
-			m |= EPOLLIN;
-		if (io->i_s[0].s_dst_master && io->i_s[0].s_len > 0)
-			m |= EPOLLOUT;
-		/*
-		 * A master always reports HUP once the slave closes; while
-		 * nothing else is wanted it stays out of the set.
-		 */
-		rfd_want(&io->i_master, m);
-	}
-}
-
-static void
-io_check_drained(struct io *io)
-{
-	if (!io->i_draining || io->i_drained_sent)
-		return;
-	if ((io->i_s[1].s_kind == SK_OUT && !io->i_s[1].s_done) ||
-	    (io->i_s[2].s_kind == SK_OUT && !io->i_s[2].s_done))
-		return;
-	io->i_drained_sent = true;
-	io_drained_cb(io->i_owner);
-}
-
-/* The source ended: close the destination so its reader sees EOF. */
-static void
-stream_finish(struct io *io, struct stream *s)
-{
-	s->s_done = true;
-	s->s_streaming = false;
-	if (s->s_src_master)
-		s->s_src.rf_fd = -1;	/* owned by i_master */
-	else
-		rfd_close(&s->s_src);
-	if (s->s_dst_master)
-		s->s_dst.rf_fd = -1;
-	else
-		rfd_close(&s->s_dst);
-	close_fd(&s->s_keep);
-	if (s == &io->i_s[0] && io->i_mode == IO_TTY &&
-	    rfd_open(&io->i_master)) {
-		/* Go's console copy hangs the terminal up on stdin EOF. */
-		struct stream *o = &io->i_s[1];
-
-		if (o->s_src_master && !o->s_done)
-			stream_pump(io, o);
-		if (o->s_src_master && !o->s_done) {
-			o->s_eof = true;
-			stream_pump(io, o);
-		}
-		rfd_close(&io->i_master);
-	}
-	io_check_drained(io);
-}
-
-static int
-src_fd(struct io *io, struct stream *s)
-{
-	return s->s_src_master ? io->i_master.rf_fd : s->s_src.rf_fd;
-}
-
-static int
-dst_fd(struct io *io, struct stream *s)
-{
-	return s->s_dst_master ? io->i_master.rf_fd : s->s_dst.rf_fd;
-}
-
-/*
- * Resize the pipes of a splice stream (either end may be a FIFO, the
- * other our pipe; a regular file takes no size).  Shrinking fails with
- * EBUSY while a pipe holds more than the new size: s_big stays set and a
- * later pump tries again.
- */
-static void
-stream_pipes(struct io *io, struct stream *s, bool big)
-{
-	int sz = big ? (int)IO_PIPE_BIG : (int)IO_PIPE_SMALL;
-	bool ok = true;
-
-	if (fcntl(src_fd(io, s), F_SETPIPE_SZ, sz) < 0 && errno == EBUSY)
-		ok = false;
-	if (!s->s_dst_file &&
-	    fcntl(dst_fd(io, s), F_SETPIPE_SZ, sz) < 0 && errno == EBUSY)
-		ok = false;
-	s->s_big = big || !ok;
-}
-
-static void
-io_tick(struct io *io, unsigned ms)
-{
-	if (!rtimer_armed(&io->i_timer))
-		rtimer_set(&io->i_timer, io_sub(io, R_MISC), now_ms() + ms);
-}
-
-/* Count bytes moved; a fast stream starts streaming (see top). */
-static void
-stream_rate(struct io *io, struct stream *s, size_t moved)
-{
-	uint32_t now = (uint32_t)now_ms();
-
-	if (now - s->s_win_at > IO_WINDOW_MS) {
-		s->s_win_at = now;
-		s->s_win_bytes = 0;
-	}
-	s->s_win_bytes += (uint32_t)(moved < IO_STREAM_ENTER ?
-	    moved : IO_STREAM_ENTER);
-	if (s->s_win_bytes < IO_STREAM_ENTER)
-		return;
-	s->s_streaming = true;
-	s->s_win_bytes = 0;
-	stream_pipes(io, s, true);
-	stream_want(io, s, false, false);
-	if (!rtimer_armed(&io->i_timer))
-		io->i_tick_ms = IO_TICK_MS;
-	io_tick(io, io->i_tick_ms);
-}
-
-/* Move as much as possible now; then set interest for what blocks. */
-static void
-stream_pump(struct io *io, struct stream *s)
-{
-	unsigned budget = 32;
-	size_t moved = 0;
-	ssize_t n;
-	int avail;
-
-	if (s->s_done || s->s_kind == SK_NONE || !io->i_started)
-		return;
-	while (budget-- > 0) {
-		/* Buffered bytes first. */
-		if (s->s_pos < s->s_len) {
-			n = write(dst_fd(io, s), s->s_buf + s->s_pos,
-			    s->s_len - s->s_pos);
-			if (n > 0) {
-				s->s_pos += (uint16_t)n;
-				if (s->s_pos == s->s_len)
-					s->s_pos = s->s_len = 0;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && errno == EAGAIN) {
-				stream_want(io, s, false, true);
-				return;
-			}
-			/* The reader is gone for good: drop the rest. */
-			s->s_pos = s->s_len = 0;
-			s->s_eof = true;
-		}
-		if (s->s_eof) {
-			stream_finish(io, s);
-			return;
-		}
-		if (!rfd_open(&s->s_src) && !s->s_src_master) {
-			s->s_eof = true;
-			continue;
-		}
-		if (!s->s_nosplice && !s->s_src_master && !s->s_dst_master) {
-			size_t ask = s->s_streaming ? IO_PIPE_BIG : IO_SPLICE;
-
-			n = splice(src_fd(io, s), NULL, dst_fd(io, s), NULL,
-			    ask, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-			if (n > 0) {
-				moved += (size_t)n;
-				if ((size_t)n == ask)
-					continue;
-				/*
-				 * Short: the source is most likely empty
-				 * (or the destination full).  Level-triggered
-				 * interest calls us back if there is more.
-				 */
-				if (!s->s_streaming)
-					break;
-			} else if (n == 0) {
-				s->s_eof = true;
-				continue;
-			} else if (errno == EINTR) {
-				continue;
-			} else if (errno == EINVAL || errno == ENOSYS) {
-				s->s_nosplice = true;
-				continue;
-			} else if (errno != EAGAIN) {
-				s->s_eof = true;	/* EPIPE and the like */
-				continue;
-			}
-			/*
-			 * Streaming: short or EAGAIN.  A busy tick goes on,
-			 * and so does a quiet one until the ticks are as far
-			 * apart as they get (the writer may only have been
-			 * off the CPU for a moment).
-			 */
-			if (s->s_streaming && (moved >= IO_STREAM_STAY ||
-			    io->i_tick_ms < IO_TICK_MAX_MS)) {
-				s->s_win_bytes = (uint32_t)moved;
-				return;
-			}
-			s->s_streaming = false;
-			s->s_win_bytes = 0;
-			/* Who blocks: bytes waiting means the reader. */
-			if (ioctl(src_fd(io, s), FIONREAD, &avail) == 0 &&
-			    avail > 0)
-				stream_want(io, s, false, true);
-			else
-				stream_want(io, s, true, false);
-			goto out;
-		}
-		if (s->s_buf == NULL)
-			s->s_buf = io_bufs[handle_index(pool_handle(&io_pool,
-			    io))][s - io->i_s];
-		n = read(src_fd(io, s), s->s_buf, IO_BUF);
-		if (n > 0) {
-			s->s_pos = 0;
-			s->s_len = (uint16_t)n;
-			continue;
-		}
-		if (n == 0) {
-			s->s_eof = true;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN) {
-			stream_want(io, s, true, false);
-			return;
-		}
-		if (errno == EIO && s->s_src_master) {
-			/*
-			 * No slave open.  The kernel hands out what the slave
-			 * wrote before it says EIO, so after the exit EIO is
-			 * the true end; before it, only a pause (HUP).
-			 */
-			if (io->i_draining) {
-				s->s_eof = true;
-				continue;
-			}
-			io->i_hup = true;
-			rfd_want(&io->i_master, 0);
-			return;
-		}
-		s->s_eof = true;
-	}
-	if (s->s_streaming) {
-		s->s_win_bytes = (uint32_t)moved;
-		return;		/* the next tick */
-	}
-	/* Short splice, or budget used up: readiness brings us back. */
-	stream_want(io, s, s->s_pos == s->s_len, s->s_pos < s->s_len);
-out:
-	if (s->s_big)
-		stream_pipes(io, s, false);
-	if (moved > 0)
-		stream_rate(io, s, moved);
-}
-
-/*
- * A streaming tick: pump every streaming stream, come back if any still
- * is.  The interval aims at a quarter to a half of a big pipe per tick:
- * longer when ticks move little (fewer wakeups), shorter when they move
- * much (neither side waits for a full or an empty pipe).
- */
-static void
-io_stream_tick(struct io *io)
-{
-	size_t most = 0;
-	bool again = false;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		struct stream *s = &io->i_s[i];
-
-		if (!s->s_streaming)
-			continue;
-		s->s_win_bytes = 0;
-		stream_pump(io, s);
-		if (s->s_streaming && !s->s_done) {
-			again = true;
-			if (s->s_win_bytes > most)
-				most = s->s_win_bytes;
-		}
-	}
-	if (!again)
-		return;
-	if (most < IO_PIPE_BIG / 4 && io->i_tick_ms < IO_TICK_MAX_MS)
-		io->i_tick_ms *= 2;
-	else if (most > IO_PIPE_BIG / 2 && io->i_tick_ms > 1)
-		io->i_tick_ms /= 2;
-	io_tick(io, io->i_tick_ms);
-}
+/* --- starting and closing ----------------------------------------------- */
 
 /* Receive the pty master runc sends over the console socket. */
 NS_RARE static int
@@ -1032,37 +668,6 @@ io_start(handle_t h, char *msg, size_t cap)
 		stream_pump(io, s);
 	}
 	return 0;
-}
-
-void
-io_drain(handle_t h)
-{
-	struct io *io = pool_get(&io_pool, h);
-
-	if (io == NULL)
-		return;
-	io->i_draining = true;
-	if (io->i_mode == IO_TTY && rfd_open(&io->i_master)) {
-		/* Back in the set: read the rest until EIO says it is all. */
-		io->i_hup = false;
-		stream_pump(io, &io->i_s[1]);
-	}
-	io_check_drained(io);
-}
-
-void
-io_close_stdin(handle_t h)
-{
-	struct io *io = pool_get(&io_pool, h);
-	struct stream *s;
-
-	if (io == NULL)
-		return;
-	s = &io->i_s[0];
-	close_fd(&s->s_keep);
-	/* Without a client writer the FIFO now reads EOF at once. */
-	if (s->s_kind == SK_IN && !s->s_done)
-		stream_pump(io, s);
 }
 
 NS_RARE int

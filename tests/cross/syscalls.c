@@ -195,7 +195,7 @@ event_fds(void)
 	return 0;
 }
 
-/* Pipe to pipe without copying, and FIONREAD (io.c). */
+/* Pipe to pipe without copying, and FIONREAD (io_copy.c). */
 static int
 splice_pipes(void)
 {
