@@ -17,6 +17,11 @@
  * touches while containers run (the start/delete actions, flag errors,
  * cgroup v2 stats).  It goes after the large data, so the small variables
  * a running shim does touch stay packed in as few pages as possible.
+ *
+ * NS_RODATA puts a constant table holding pointers in .rodata, where the
+ * medium code model of the release build would otherwise give a big one a
+ * writable large-data section.  Only there: a position-independent build
+ * needs such a table writable at load time (.data.rel.ro).
  */
 #ifndef NS_LAYOUT_H
 #define NS_LAYOUT_H
@@ -25,10 +30,12 @@
 #define NS_IDLE __attribute__((section(".text.ns_idle")))
 #define NS_RARE __attribute__((section(".ns_rare")))
 #define NS_COLD __attribute__((section(".bss.ns_cold")))
+#define NS_RODATA(name) __attribute__((section(".rodata." name)))
 #else
 #define NS_IDLE
 #define NS_RARE
 #define NS_COLD
+#define NS_RODATA(name)
 #endif
 
 /*

@@ -60,12 +60,9 @@ struct cell {
  * states on.  EXITED in CREATING/STARTING is held by proc_exited() before
  * it gets here.
  */
-/*
- * (The two tables are placed in .rodata explicitly: at this size the
- * medium code model would put them in a writable large-data section.)
- */
+/* (The two tables: NS_RODATA, layout.h.) */
 static const struct cell init_table[ST_MAX][EV_MAX]
-    __attribute__((section(".rodata.proc_tables"))) = {
+    NS_RODATA("proc_tables") = {
 	[ST_CREATING] = {
 		[EV_START] = NF("container not created: not found"),
 		[EV_DELETE] = NF("container not created: not found"),
@@ -198,7 +195,7 @@ static const struct cell init_table[ST_MAX][EV_MAX]
 
 /* An exec process: created, starting, running, stopped, deleting. */
 static const struct cell exec_table[ST_MAX][EV_MAX]
-    __attribute__((section(".rodata.proc_tables"))) = {
+    NS_RODATA("proc_tables") = {
 	[ST_CREATED] = {
 		[EV_START] = GO(ST_STARTING),
 		[EV_DELETE] = GO(ST_DELETING),

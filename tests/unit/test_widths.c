@@ -208,10 +208,10 @@ round_trip(const char *name, const pb_msgdesc_t *desc, size_t size,
 	if (pbs_decode(desc, &wide_out, wire, len, &err) != 0)
 		fail_msg("%s: decode: %s", name, err ? err : "?");
 	for (i = 0; i < size; i++)
-		if (wide_in.any[i] != ((uint8_t *)&wide_out)[i])
+		if (((uint8_t *)&wide_in)[i] != ((uint8_t *)&wide_out)[i])
 			fail_msg("%s: byte %zu of %zu differs after the round "
 			    "trip (%#x, was %#x)", name, i, size,
-			    ((uint8_t *)&wide_out)[i], wide_in.any[i]);
+			    ((uint8_t *)&wide_out)[i], ((uint8_t *)&wide_in)[i]);
 	print_message("%s: %u 64-bit and %u 32-bit fields, %zu bytes on "
 	    "the wire\n", name, wide_n64, wide_n32, len);
 	assert_true(wide_n64 >= min64);
