@@ -24,7 +24,8 @@ assert_eq in-data "$out" "exec stdin"
 out=$(ctr_exec --exec-id e3 "$id" /nonexistent 2>&1)
 assert_ne 0 $? "exec of a missing binary fails"
 assert_contains "$out" "OCI runtime exec failed" "error prefix"
-assert_contains "$out" "no such file or directory" "runc's reason"
+# runc says "no such file or directory", crun "No such file or directory".
+assert_contains "${out,,}" "no such file or directory" "the runtime's reason"
 assert_eq RUNNING "$(task_status "$id")" "task RUNNING after failed exec"
 out=$(ctr_exec --exec-id e3 "$id" echo fine)
 assert_eq fine "$out" "id of the failed exec is reusable"
