@@ -167,6 +167,10 @@ run_suite() {
 exec_systemd() {
 	local u=/etc/systemd/system m
 	mount_dev
+	# A fresh /tmp now: systemd-tmpfiles-setup would otherwise walk (and
+	# age-clean, in the overlay) the host's whole /tmp over 9p, minutes
+	# when the host's /tmp is big.
+	mount_tmp || { say "cannot mount /tmp"; finish 2; }
 	# The host's fstab and its wanted services mean nothing in the guest.
 	echo "# nsvm guest: nothing to mount" >/etc/fstab
 	for m in systemd-timesyncd.service systemd-pstore.service \
@@ -228,7 +232,8 @@ systemd)
 	finish 2
 	;;
 service)
-	# systemd mounted /dev, /run and cgroup2; /tmp is ours to make.
+	# systemd mounted /dev, /run and cgroup2; /tmp was made before it
+	# started (exec_systemd): mount_tmp finds it mounted.
 	mount_tmp || { say "cannot mount /tmp"; finish 2; }
 	delegate_controllers
 	run_suite
