@@ -61,9 +61,14 @@ v2_run() { # <runtime> [run-flags...] ID CMD...
 		shift
 	done
 	privd_note_id "$1"
+	# The shim under test gets the cell's runtime options (runc's systemd
+	# cgroup driver, crun: runtime_flags); the Go shim, run beside it for
+	# comparison, its defaults.
+	RUNTIME_FLAGS=(--runtime "$rt")
+	[ "$rt" = "$SHIM" ] && runtime_flags "$1"
 	# ctr's default --cpu-shares=1024 becomes cpu.weight under cgroup2,
 	# which needs the cpu controller: 0 leaves the CPU unlimited.
-	ctr_ns run --runtime "$rt" --fifo-dir "$D/fifo" --env PATH=/bin \
+	ctr_ns run "${RUNTIME_FLAGS[@]}" --fifo-dir "$D/fifo" --env PATH=/bin \
 		--cpu-shares=0 "${flags[@]}" --rootfs "$ROOTFS" "$@"
 }
 
@@ -93,7 +98,7 @@ assert_eq "$PRIVD_MNTNS" "$(readlink "/proc/$shim/ns/mnt")" \
 is_nanoshim && assert_eq 1 "$(threads_of "$shim")" "threads of the shim"
 
 rel=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
-assert_eq "/$NS/c2" "$rel" "v2 cgroup of the init (0:: line)" || exit 1
+assert_eq "$(container_cgroup c2)" "$rel" "v2 cgroup of the init (0:: line)" || exit 1
 cg=$V2$rel
 ctls=$(in_ns cat "$cg/cgroup.controllers")
 log "controllers of $rel: '$ctls'"
@@ -315,7 +320,7 @@ fi
 # cgroup.procs and cgroup.freeze there).
 out=$(ctr_exec --exec-id e1 c2 sh -c 'cat /proc/self/cgroup; exit 4')
 assert_eq 4 $? "exec exit status"
-assert_contains "$out" "0::/$NS/c2" "cgroup of the exec"
+assert_contains "$out" "0::$(container_cgroup c2)" "cgroup of the exec"
 ps=$(ctr_ns task ps c2)
 assert_eq 0 $? "task ps"
 assert_contains "$ps" "$pid" "task ps lists the init"
@@ -332,7 +337,9 @@ for id in c2 c2go; do
 	assert_eventually 10 "$id: shim exited" no_privd_shim_for "$id"
 	assert_eventually 5 "$id: bundle removed" _gone "$BUNDLES/$id"
 	assert_eventually 5 "$id: runc state removed" _gone "$RUNC_STATE/$NS/$id"
-	assert_eventually 5 "$id: v2 cgroup removed" _gone "$PRIVD_V2ROOT_HOST/$NS/$id"
+	rel=/$NS/$id
+	[ "$id" = c2 ] && rel=$(container_cgroup c2)
+	assert_eventually 5 "$id: v2 cgroup removed" _gone "$PRIVD_V2ROOT_HOST$rel"
 	assert_eventually 5 "$id: shim socket removed" _gone "$(sha_socket "$id")"
 done
 privd_teardown
