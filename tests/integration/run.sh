@@ -207,6 +207,8 @@ run_one() {
 		report FAIL "$name" " (exit $rc, ${took}s)"
 	fi
 	[ -n "$leak" ] && printf '%s\n' "$leak" | sed 's/^/    leak: /'
+	# The failed checks first, so that a log cut short still names them.
+	grep -a 'FAIL' "$T/output" | head -10 | sed 's/^/    first failures: /'
 	indent <"$T/output"
 }
 
