@@ -81,6 +81,7 @@ static struct {
 
 static char **main_argv;
 static char sock_path[108];		/* unlinked at shutdown */
+static struct stat sock_st;		/* that file, when we began serving */
 static uint64_t shutdown_at;
 static bool shutdown_signalled;
 
@@ -645,8 +646,36 @@ on_usr1(void)
 }
 
 /*
+ * sock_note remembers which file our socket is; sock_release removes
+ * that file, once, and only if it is still ours.  A shim started for the
+ * same id while we shut down (`ctr run --rm X` twice in a row) finds the
+ * path unserved, removes it and binds its own socket there: unlinking
+ * by name at our exit would take the new shim's socket away, leaving it
+ * running with no way in ("no such file or directory" at its start).
+ */
+NS_IDLE static void
+sock_note(void)
+{
+	if (sock_path[0] && stat(sock_path, &sock_st) < 0)
+		sock_path[0] = '\0';
+}
+
+static void
+sock_release(void)
+{
+	struct stat st;
+
+	if (sock_path[0] && stat(sock_path, &st) == 0 &&
+	    st.st_dev == sock_st.st_dev && st.st_ino == sock_st.st_ino)
+		unlink(sock_path);
+	sock_path[0] = '\0';
+}
+
+/*
  * Shutdown (the Shutdown call with no containers, or SIGTERM/SIGINT):
- * stop taking connections, give queued events up to 5 s, then leave.
+ * stop taking connections and free the socket's path at once (so a shim
+ * started next for this id binds its own), give queued events up to 5 s,
+ * then leave.
  */
 NS_IDLE static void
 shutdown_sweep(void)
@@ -656,6 +685,7 @@ shutdown_sweep(void)
 			return;
 		log_info("shutting down");
 		ttrpc_stop_listening();
+		sock_release();
 		shutdown_at = now_ms() + SHUTDOWN_FLUSH_MS;
 	}
 	if (events_pending() == 0 || now_ms() >= shutdown_at) {
@@ -723,6 +753,7 @@ serve(void)
 	if (!opt.socket && read_file("address", addr, NS_PATH_MAX) > 0 &&
 	    strncmp(addr, "unix://", 7) == 0)
 		snprintf(sock_path, sizeof(sock_path), "%s", addr + 7);
+	sock_note();
 
 	reactor_init(conf.cf_procs * 2 + conf.cf_runc + conf.cf_conns +
 	    conf.cf_ctrs + 16);
@@ -761,8 +792,7 @@ serve(void)
 	scratch_reset();
 	reactor_run();
 
-	if (sock_path[0])
-		unlink(sock_path);
+	sock_release();
 	log_info("exiting");
 	alloc_exit_check();
 	_exit(0);

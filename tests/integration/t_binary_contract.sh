@@ -175,3 +175,44 @@ at=${dec##*exited_at=}
 now=$(date +%s)
 assert_ok "exited_at $at is recent ($t0..$now)" \
 	test "$at" -ge $((t0 - 2)) -a "$at" -le $((now + 2))
+
+# --- shutting down beside a successor --------------------------------------
+# `ctr run --rm X` twice in a row: the second shim's `start` finds X's path
+# unserved while the first shuts down, removes it and binds its own socket
+# there.  The first must not take that socket away on its way out (the
+# second would run on with no way in).  Here the successor is a plain
+# listening socket put at the path; the daemon is stopped with SIGTERM.
+if is_nanoshim; then
+	bundle "$T/b5" || exit 1
+	shim_start "$T/b5" b5
+	assert_eq 0 $? "start b5"
+	p5=$(sed -n 's,^unix://,,p' "$T/b5.out")
+	echo "$p5" >>"$T/sockets"
+	pid5=$(listener_pid "$p5")
+	assert_ne "" "$pid5" "b5's daemon" || exit 1
+	rm -f "$p5"
+	# shellcheck disable=SC2016 # Python, not shell
+	"$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1)
+print("ready", flush=True)
+time.sleep(600)' "$p5" >"$T/succ.out" 2>&1 &
+	echo $! >>"$T/bgpids"
+	assert_eventually 10 "successor listening at b5's path" \
+		grep -qx ready "$T/succ.out" || exit 1
+	ino=$(stat -c %i "$p5")
+	kill -TERM "$pid5"
+	assert_ok "b5's daemon exits on SIGTERM" wait_gone 10 "$pid5"
+	assert_eq "$ino" "$(stat -c %i "$p5" 2>/dev/null)" \
+		"the successor's socket file is left in place"
+	# And the common case still cleans up: b6 stopped with its own socket.
+	bundle "$T/b6" || exit 1
+	shim_start "$T/b6" b6
+	p6=$(sed -n 's,^unix://,,p' "$T/b6.out")
+	echo "$p6" >>"$T/sockets"
+	pid6=$(listener_pid "$p6")
+	assert_ne "" "$pid6" "b6's daemon" || exit 1
+	kill -TERM "$pid6"
+	assert_ok "b6's daemon exits on SIGTERM" wait_gone 10 "$pid6"
+	assert_eventually 5 "b6's own socket file removed" _gone "$p6"
+fi
