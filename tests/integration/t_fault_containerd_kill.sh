@@ -2,7 +2,7 @@
 # Fault: containerd is SIGKILLed in the middle of a burst of exits and
 # started again.  FAULT_EXITS execs (30 in make test, 100 in make
 # test-matrix) wait in one container for a file; the file appears, they
-# exit one every 5 ms, and containerd is killed as soon as the first
+# exit one every 100 ms, and containerd is killed as soon as the first
 # /tasks/exit got through, while the shim is still publishing the rest.  The shim keeps the events it
 # could not deliver and sends them once containerd is back.
 #
@@ -24,11 +24,14 @@ assert_ok "run -d $id" ctr_run -d "$id" sleep 1000 || exit 1
 assert_eventually 10 "$id RUNNING" status_is "$id" RUNNING || exit 1
 shim=$(shim_pid_for "$id")
 assert_ne "" "$shim" "shim pid" || exit 1
-# Exec i exits i * 5 ms after the file appears: a burst of k exits over
-# k * 5 ms, so containerd can die in the middle of it.
+# Exec i exits i gaps after the file appears: a burst of k exits over
+# k gaps, so containerd can die in the middle of it.  The gap (100 ms,
+# times SLOW; in microseconds for usleep) leaves time to see the first
+# exit in containerd's log and kill it on a loaded host or in a TCG guest.
+gap=$((100000 * ${SLOW:-1}))
 for i in $(seq 1 "$k"); do
 	ctr_exec -d --exec-id "w$i" "$id" sh -c \
-		"while [ ! -e /tmp/fb1-go ]; do usleep 10000; done; usleep $((i * 5000))" ||
+		"while [ ! -e /tmp/fb1-go ]; do usleep 10000; done; usleep $((i * gap))" ||
 		{ fail "exec w$i" && break; }
 done
 assert_eq "$k" "$(ctr_bounded task ps "$id" | grep -c 'ExecID:w')" \
