@@ -182,14 +182,20 @@ assert_ok "exited_at $at is recent ($t0..$now)" \
 # there.  The first must not take that socket away on its way out (the
 # second would run on with no way in).  Here the successor is a plain
 # listening socket put at the path; the daemon is stopped with SIGTERM.
+# daemon_up <id>: start a shim for <id> in its own bundle; DPATH is its
+# socket file, DPID the daemon.
+daemon_up() {
+	bundle "$T/$1" || return 1
+	shim_start "$T/$1" "$1"
+	assert_eq 0 $? "start $1" || return 1
+	DPATH=$(sed -n 's,^unix://,,p' "$T/$1.out")
+	echo "$DPATH" >>"$T/sockets"
+	DPID=$(listener_pid "$DPATH")
+	assert_ne "" "$DPID" "$1's daemon"
+}
 if is_nanoshim; then
-	bundle "$T/b5" || exit 1
-	shim_start "$T/b5" b5
-	assert_eq 0 $? "start b5"
-	p5=$(sed -n 's,^unix://,,p' "$T/b5.out")
-	echo "$p5" >>"$T/sockets"
-	pid5=$(listener_pid "$p5")
-	assert_ne "" "$pid5" "b5's daemon" || exit 1
+	daemon_up b5 || exit 1
+	p5=$DPATH pid5=$DPID
 	rm -f "$p5"
 	# shellcheck disable=SC2016 # Python, not shell
 	"$PY" -c 'import socket, sys, time
@@ -206,13 +212,8 @@ time.sleep(600)' "$p5" >"$T/succ.out" 2>&1 &
 	assert_eq "$ino" "$(stat -c %i "$p5" 2>/dev/null)" \
 		"the successor's socket file is left in place"
 	# And the common case still cleans up: b6 stopped with its own socket.
-	bundle "$T/b6" || exit 1
-	shim_start "$T/b6" b6
-	p6=$(sed -n 's,^unix://,,p' "$T/b6.out")
-	echo "$p6" >>"$T/sockets"
-	pid6=$(listener_pid "$p6")
-	assert_ne "" "$pid6" "b6's daemon" || exit 1
-	kill -TERM "$pid6"
-	assert_ok "b6's daemon exits on SIGTERM" wait_gone 10 "$pid6"
-	assert_eventually 5 "b6's own socket file removed" _gone "$p6"
+	daemon_up b6 || exit 1
+	kill -TERM "$DPID"
+	assert_ok "b6's daemon exits on SIGTERM" wait_gone 10 "$DPID"
+	assert_eventually 5 "b6's own socket file removed" _gone "$DPATH"
 fi
