@@ -60,6 +60,8 @@ struct pool io_pool;
  * terminal needs them, and nothing again once it is closed.
  */
 uint8_t (*io_bufs)[3][IO_BUF];
+/* Shared by every io: a file write completes before the next stream runs. */
+uint8_t *io_filebuf;
 static io_ready_fn *io_ready_cb;
 io_drained_fn *io_drained_cb;
 
@@ -70,6 +72,7 @@ io_init(uint32_t max, io_ready_fn *ready, io_drained_fn *drained)
 {
 	pool_init(&io_pool, "stdio sets", K_IO, sizeof(struct io), max);
 	io_bufs = region_reserve(sizeof(*io_bufs) * max);
+	io_filebuf = region_reserve(IO_FILEBUF);
 	reactor_handler(K_IO, io_event);
 	io_ready_cb = ready;
 	io_drained_cb = drained;

@@ -33,6 +33,14 @@
  * likely empty; level-triggered interest says otherwise), so a line of
  * output costs one wakeup and one splice.
  *
+ * A file:// log is opened O_APPEND, as containerd's shim opens it (two
+ * streams and any other writer append, none overwrites), and the kernel
+ * refuses to splice into an O_APPEND file.  Such a stream copies through
+ * its 4 KiB buffer while slow; streaming, each read takes up to
+ * IO_FILEBUF (a whole big pipe in a few reads) into io_filebuf, one
+ * buffer for the shim: the write into a regular file completes before
+ * any other stream runs.  Its pages are given back when streaming ends.
+ *
  * May call: the rest of io (io_impl.h), reactor (interest, the streaming
  * timer); the owner's drained callback.
  *
@@ -97,12 +105,22 @@ io_check_drained(struct io *io)
 	io_drained_cb(io->i_owner);
 }
 
+/* Leaving streaming: the shared file buffer's pages go back. */
+static void
+stream_stop(struct stream *s)
+{
+	if (s->s_streaming && s->s_nosplice)
+		region_release(io_filebuf, IO_FILEBUF);
+	s->s_streaming = false;
+	s->s_win_bytes = 0;
+}
+
 /* The source ended: close the destination so its reader sees EOF. */
 static void
 stream_finish(struct io *io, struct stream *s)
 {
 	s->s_done = true;
-	s->s_streaming = false;
+	stream_stop(s);
 	if (s->s_src_master)
 		s->s_src.rf_fd = -1;	/* owned by i_master */
 	else
@@ -167,12 +185,83 @@ io_tick(struct io *io, unsigned ms)
 		rtimer_set(&io->i_timer, io_sub(io, R_MISC), now_ms() + ms);
 }
 
+/*
+ * Streaming needs ends the timer can drive: pipes or FIFOs on both sides
+ * (splice), or a pipe into a regular file; not a pty master (its HUP and
+ * EIO follow the process, see top).
+ */
+static bool
+stream_can_stream(const struct stream *s)
+{
+	if (s->s_src_master || s->s_dst_master)
+		return false;
+	return !s->s_nosplice || s->s_dst_file;
+}
+
+/* Wait for whoever blocks: bytes waiting means the reader (never a file). */
+static void
+stream_block(struct io *io, struct stream *s)
+{
+	int avail;
+
+	if (!s->s_dst_file && ioctl(src_fd(io, s), FIONREAD, &avail) == 0 &&
+	    avail > 0)
+		stream_want(io, s, false, true);
+	else
+		stream_want(io, s, true, false);
+}
+
+/*
+ * A streaming tick found the source short or empty.  A busy tick goes
+ * on, and so does a quiet one until the ticks are as far apart as they
+ * get (the writer may only have been off the CPU for a moment): true.
+ * Otherwise streaming ends and readiness drives the stream again: false.
+ */
+static bool
+stream_stays(struct io *io, struct stream *s, size_t moved)
+{
+	if (moved >= IO_STREAM_STAY || io->i_tick_ms < IO_TICK_MAX_MS) {
+		s->s_win_bytes = (uint32_t)moved;
+		return true;
+	}
+	stream_stop(s);
+	stream_block(io, s);
+	return false;
+}
+
+/*
+ * Streaming into an O_APPEND file (see top): one read of up to
+ * IO_FILEBUF, written whole.  Returns what read returned; a file that
+ * takes no more (ENOSPC, EIO) loses the rest, as the 4 KiB path does.
+ */
+static ssize_t
+file_burst(struct io *io, struct stream *s)
+{
+	ssize_t n = read(src_fd(io, s), io_filebuf, IO_FILEBUF), w;
+	size_t off = 0;
+
+	while (n > 0 && off < (size_t)n) {
+		w = write(dst_fd(io, s), io_filebuf + off, (size_t)n - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else {
+			s->s_eof = true;
+			break;
+		}
+	}
+	return n;
+}
+
 /* Count bytes moved; a fast stream starts streaming (see top). */
 static void
 stream_rate(struct io *io, struct stream *s, size_t moved)
 {
 	uint32_t now = (uint32_t)now_ms();
 
+	if (!stream_can_stream(s))
+		return;
 	if (now - s->s_win_at > IO_WINDOW_MS) {
 		s->s_win_at = now;
 		s->s_win_bytes = 0;
@@ -197,7 +286,6 @@ stream_pump(struct io *io, struct stream *s)
 	unsigned budget = 32;
 	size_t moved = 0;
 	ssize_t n;
-	int avail;
 
 	if (s->s_done || s->s_kind == SK_NONE || !io->i_started)
 		return;
@@ -208,6 +296,7 @@ stream_pump(struct io *io, struct stream *s)
 			    s->s_len - s->s_pos);
 			if (n > 0) {
 				s->s_pos += (uint16_t)n;
+				moved += (size_t)n;
 				if (s->s_pos == s->s_len)
 					s->s_pos = s->s_len = 0;
 				continue;
@@ -216,7 +305,7 @@ stream_pump(struct io *io, struct stream *s)
 				continue;
 			if (n < 0 && errno == EAGAIN) {
 				stream_want(io, s, false, true);
-				return;
+				goto out;
 			}
 			/* The reader is gone for good: drop the rest. */
 			s->s_pos = s->s_len = 0;
@@ -229,6 +318,26 @@ stream_pump(struct io *io, struct stream *s)
 		if (!rfd_open(&s->s_src) && !s->s_src_master) {
 			s->s_eof = true;
 			continue;
+		}
+		if (s->s_streaming && s->s_nosplice) {
+			/* Only a pipe into a file streams unspliced. */
+			n = file_burst(io, s);
+			if (n > 0) {
+				moved += (size_t)n;
+				if ((size_t)n == IO_FILEBUF || s->s_eof)
+					continue;
+			} else if (n == 0) {
+				s->s_eof = true;
+				continue;
+			} else if (errno == EINTR) {
+				continue;
+			} else if (errno != EAGAIN) {
+				s->s_eof = true;
+				continue;
+			}
+			if (stream_stays(io, s, moved))
+				return;
+			goto out;
 		}
 		if (!s->s_nosplice && !s->s_src_master && !s->s_dst_master) {
 			size_t ask = s->s_streaming ? IO_PIPE_BIG : IO_SPLICE;
@@ -258,25 +367,13 @@ stream_pump(struct io *io, struct stream *s)
 				s->s_eof = true;	/* EPIPE and the like */
 				continue;
 			}
-			/*
-			 * Streaming: short or EAGAIN.  A busy tick goes on,
-			 * and so does a quiet one until the ticks are as far
-			 * apart as they get (the writer may only have been
-			 * off the CPU for a moment).
-			 */
-			if (s->s_streaming && (moved >= IO_STREAM_STAY ||
-			    io->i_tick_ms < IO_TICK_MAX_MS)) {
-				s->s_win_bytes = (uint32_t)moved;
-				return;
+			/* Streaming, short or EAGAIN; or EAGAIN. */
+			if (s->s_streaming) {
+				if (stream_stays(io, s, moved))
+					return;
+			} else {
+				stream_block(io, s);
 			}
-			s->s_streaming = false;
-			s->s_win_bytes = 0;
-			/* Who blocks: bytes waiting means the reader. */
-			if (ioctl(src_fd(io, s), FIONREAD, &avail) == 0 &&
-			    avail > 0)
-				stream_want(io, s, false, true);
-			else
-				stream_want(io, s, true, false);
 			goto out;
 		}
 		if (s->s_buf == NULL)
@@ -296,7 +393,7 @@ stream_pump(struct io *io, struct stream *s)
 			continue;
 		if (errno == EAGAIN) {
 			stream_want(io, s, true, false);
-			return;
+			goto out;
 		}
 		if (errno == EIO && s->s_src_master) {
 			/*

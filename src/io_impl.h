@@ -21,6 +21,11 @@
 
 /* A stream's copy buffer (io_bufs), for what cannot splice. */
 #define IO_BUF		4096u
+/*
+ * The one buffer for fast streams into an O_APPEND file (io_copy.c),
+ * touched only while such a stream is streaming.
+ */
+#define IO_FILEBUF	(256u << 10)
 
 enum { IO_NULL, IO_PIPES, IO_BINARY, IO_TTY };
 enum { SK_NONE, SK_IN, SK_OUT };
@@ -68,6 +73,7 @@ struct io {
  * the owner's drained callback. */
 extern struct pool io_pool;
 extern uint8_t (*io_bufs)[3][IO_BUF];
+extern uint8_t *io_filebuf;
 extern io_drained_fn *io_drained_cb;
 
 /* io.c: an io's sub-handle for one role; closing an fd we may hold (> 0). */
