@@ -240,9 +240,13 @@ logphase() {
 	local kind=$1 n=$2 prefix=l$1$2 c0 c1 t0 t1 lines
 	echo "$CG" >"$D/rt-$kind/cgroup"
 	say "  logging, $kind N=$n: starting ..." >&2
+	# The logger forks nothing: its second is `read -t 1` on a FIFO no
+	# one writes (one, in the shared rootfs), not /bin/sleep, whose
+	# thousand fork+execs a second would load the node (load average
+	# about 900 at N=1,000) and measure the scheduler, not the shims.
 	# shellcheck disable=SC2016 # the container's shell expands it
 	start_many "$kind" "$prefix" "$n" "--log-uri=file://$D/logs/$prefix-{}.log" \
-		sh -c 'i=0; while :; do i=$((i+1)); echo "line $i of a container that logs once a second"; sleep 1; done'
+		sh -c 'mkfifo /tmp/.tick 2>/dev/null; exec 3<>/tmp/.tick; i=0; while :; do i=$((i+1)); echo "line $i of a container that logs once a second"; read -t 1 x <&3; done'
 	# A start lost on a loaded machine costs the memory figures nothing:
 	# the loggers that run are measured, and counted as they are.
 	if ! wait_until 120 all_running "$prefix" "$n"; then
