@@ -285,6 +285,7 @@ stream_pump(struct io *io, struct stream *s)
 {
 	unsigned budget = 32;
 	size_t moved = 0;
+	bool shorted = false;	/* a pipe gave less than the buffer */
 	ssize_t n;
 
 	if (s->s_done || s->s_kind == SK_NONE || !io->i_started)
@@ -297,8 +298,15 @@ stream_pump(struct io *io, struct stream *s)
 			if (n > 0) {
 				s->s_pos += (uint16_t)n;
 				moved += (size_t)n;
-				if (s->s_pos == s->s_len)
-					s->s_pos = s->s_len = 0;
+				if (s->s_pos < s->s_len)
+					continue;
+				s->s_pos = s->s_len = 0;
+				/*
+				 * As with a short splice: the pipe is most
+				 * likely empty, and readiness says if not.
+				 */
+				if (shorted)
+					break;
 				continue;
 			}
 			if (n < 0 && errno == EINTR)
@@ -383,6 +391,8 @@ stream_pump(struct io *io, struct stream *s)
 		if (n > 0) {
 			s->s_pos = 0;
 			s->s_len = (uint16_t)n;
+			/* A pty master is read until EIO (see top). */
+			shorted = (size_t)n < IO_BUF && !s->s_src_master;
 			continue;
 		}
 		if (n == 0) {
