@@ -115,6 +115,10 @@ ovn=$((${rnmed%.*} - ${rcmed%.*}))
 ovg=$((${rgmed%.*} - ${rcmed%.*}))
 printf '%-34s %9s %9s %9s %9s %9s\n' "shim's own share (ttrpc - floor)" \
 	"$(ms "$ovn")" "" "$(ms "$ovg")" "" "$(ratio "$ovn" "$ovg")"
+if [ "$ovn" -lt 0 ] || [ "$ovg" -lt 0 ]; then
+	say "  (below zero: runc exec alone took longer than a whole round trip;"
+	say "   the machine was too busy for this difference to mean anything)"
+fi
 say ""
 say "per call, ttrpc (median ms)        nanoshim   Go shim   nano/Go"
 for ph in exec start wait delete; do

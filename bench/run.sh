@@ -172,7 +172,7 @@ summary() {
 	printf '%-40s %10s %11s %7s  %s\n' "  of it: shim's own share (ms)" \
 		"$(kv exec_overhead_nano_ms)" "$(kv exec_overhead_go_ms)" \
 		"$(kv exec_overhead_ratio_nano_over_go)" \
-		"(runc exec alone: $(kv exec_runc_alone_median_ms) ms)"
+		"(runc exec alone: $(kv exec_runc_alone_median_ms) ms$(case "$(kv exec_overhead_nano_ms)$(kv exec_overhead_go_ms)" in *-*) echo '; below zero: a busy machine' ;; esac))"
 	printf '%-40s %10s %11s %7s\n' "exec round trip, ctr (ms, median)" \
 		"$(kv exec_ctr_nano_median_ms)" "$(kv exec_ctr_go_median_ms)" "$exc"
 	headline_density
