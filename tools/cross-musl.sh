@@ -74,6 +74,9 @@ papt() {
 	    -o Acquire::Languages=none -o APT::Sandbox::User=root "$@"
 }
 
+# shellcheck source=tools/apt-update.sh
+. "$(dirname "$0")/apt-update.sh"
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nanoshim-cross.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -82,7 +85,8 @@ mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
 [ -e "$aptdir/status" ] || : >"$aptdir/status"
 if ! (cd "$tmp" && papt download "musl-dev:$arch" >/dev/null 2>&1); then
 	echo "cross-musl: fetching the $arch package lists" >&2
-	papt update >/dev/null || die "apt-get update (private lists) failed"
+	apt_update cross-musl papt ||
+	    echo "cross-musl: going on with the lists that arrived" >&2
 	(cd "$tmp" && papt download "musl-dev:$arch" >/dev/null) ||
 	    die "apt-get download musl-dev:$arch failed"
 fi
@@ -146,8 +150,8 @@ if ! have_sum "$src"; then
 	}
 	uri=$(pool_dir)
 	if [ -z "$uri" ]; then
-		apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null ||
-		    die "apt-get update failed"
+		apt_update cross-musl apt-get -q -o DPkg::Lock::Timeout=600 ||
+		    echo "cross-musl: going on with the lists that arrived" >&2
 		uri=$(pool_dir)
 	fi
 	[ -n "$uri" ] || die "apt does not know libcmocka-dev"

@@ -60,7 +60,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/nanoshim-qemu.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 echo "cross-qemu: fetching qemu-user from Debian $suite" >&2
-papt update >/dev/null || die "apt-get update ($suite, private lists) failed"
+# shellcheck source=tools/apt-update.sh
+. "$(dirname "$0")/apt-update.sh"
+apt_update cross-qemu papt ||
+    echo "cross-qemu: going on with the lists that arrived" >&2
 (cd "$tmp" && papt download qemu-user >/dev/null) ||
     die "apt-get download qemu-user ($suite) failed"
 deb=$(ls "$tmp"/qemu-user_*.deb)

@@ -67,8 +67,10 @@ done
 if [ "$need_update" = 1 ]; then
 	if [ "$refresh" = 1 ] || ! ls "$apt/lists/"*_Packages* >/dev/null 2>&1; then
 		echo "debsuite: apt-get update ($suite)" >&2
-		aptget update >"$apt/update.log" 2>&1 || {
-			cat "$apt/update.log" >&2
+		# shellcheck source=tools/apt-update.sh
+		. "$(dirname "$0")/apt-update.sh"
+		apt_update debsuite aptget ||
+			ls "$apt/lists/"*_Packages* >/dev/null 2>&1 || {
 			echo "debsuite: apt-get update for $suite failed" >&2
 			exit 1
 		}
