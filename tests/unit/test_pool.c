@@ -617,23 +617,28 @@ test_timers_future(void **state)
 	(void)state;
 	reactor_handler(K_PROC, timer_event);
 	nfired = 0;
-	rtimer_set(&a, handle_make(K_PROC, 1, 1), t0 + 60);
-	rtimer_set(&b, handle_make(K_PROC, 1, 2), t0 + 20);
-	rtimer_set(&c, handle_make(K_PROC, 1, 3), t0 + 40);
+	rtimer_set(&a, handle_make(K_PROC, 1, 1), t0 + 300);
+	rtimer_set(&b, handle_make(K_PROC, 1, 2), t0 + 100);
+	rtimer_set(&c, handle_make(K_PROC, 1, 3), t0 + 200);
 	rtimer_cancel(&c);
 	rtimer_cancel(&c);	/* twice is harmless */
-	/* Nothing is due: a zero wait fires nothing. */
+	/*
+	 * Nothing is due: a zero wait fires nothing.  Checked only when the
+	 * clock says so afterwards: under qemu-user on a busy host even
+	 * 100 ms may pass here (and then b fires, rightly).
+	 */
 	reactor_once(0);
-	assert_int_equal(nfired, 0);
+	if (now_ms() < t0 + 100)
+		assert_int_equal(nfired, 0);
 	/* Without a limit the loop sleeps until the earliest timer. */
 	while (nfired < 2 && spins++ < 50)
 		reactor_once(-1);
 	assert_int_equal(nfired, 2);
 	assert_int_equal(handle_index(fired[0]), 2);
 	assert_int_equal(handle_index(fired[1]), 1);
-	assert_true(fired_at[0] >= t0 + 20);
-	assert_true(fired_at[1] >= t0 + 60);
-	assert_true(fired_at[1] < t0 + 2000);
+	assert_true(fired_at[0] >= t0 + 100);
+	assert_true(fired_at[1] >= t0 + 300);
+	assert_true(fired_at[1] < t0 + 10000);
 	/* A bounded wait returns when nothing else happens. */
 	reactor_once(5);
 	assert_int_equal(nfired, 2);
