@@ -327,34 +327,23 @@ stream_pump(struct io *io, struct stream *s)
 			s->s_eof = true;
 			continue;
 		}
-		if (s->s_streaming && s->s_nosplice) {
-			/* Only a pipe into a file streams unspliced. */
-			n = file_burst(io, s);
-			if (n > 0) {
-				moved += (size_t)n;
-				if ((size_t)n == IO_FILEBUF || s->s_eof)
-					continue;
-			} else if (n == 0) {
-				s->s_eof = true;
-				continue;
-			} else if (errno == EINTR) {
-				continue;
-			} else if (errno != EAGAIN) {
-				s->s_eof = true;
-				continue;
-			}
-			if (stream_stays(io, s, moved))
-				return;
-			goto out;
-		}
-		if (!s->s_nosplice && !s->s_src_master && !s->s_dst_master) {
-			size_t ask = s->s_streaming ? IO_PIPE_BIG : IO_SPLICE;
+		/*
+		 * Splice between pipes; or, streaming into an O_APPEND file
+		 * (the only unspliced stream that streams), a big read and
+		 * its write.  Either gives n as splice would.
+		 */
+		if ((!s->s_nosplice && !s->s_src_master && !s->s_dst_master) ||
+		    s->s_streaming) {
+			bool burst = s->s_nosplice;
+			size_t ask = burst ? IO_FILEBUF :
+			    s->s_streaming ? IO_PIPE_BIG : IO_SPLICE;
 
-			n = splice(src_fd(io, s), NULL, dst_fd(io, s), NULL,
+			n = burst ? file_burst(io, s) :
+			    splice(src_fd(io, s), NULL, dst_fd(io, s), NULL,
 			    ask, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n > 0) {
 				moved += (size_t)n;
-				if ((size_t)n == ask)
+				if ((size_t)n == ask || s->s_eof)
 					continue;
 				/*
 				 * Short: the source is most likely empty
@@ -368,7 +357,7 @@ stream_pump(struct io *io, struct stream *s)
 				continue;
 			} else if (errno == EINTR) {
 				continue;
-			} else if (errno == EINVAL || errno == ENOSYS) {
+			} else if (!burst && (errno == EINVAL || errno == ENOSYS)) {
 				s->s_nosplice = true;
 				continue;
 			} else if (errno != EAGAIN) {
