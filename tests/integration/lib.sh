@@ -62,7 +62,7 @@ export RUNC_BINARY SYSTEMD_CGROUP
 ROOTFS_APPLETS=(sh ash cat sleep echo ls true false head tail dd wc od
 	md5sum sha256sum stty kill yes env id ps grep seq printf test "[" tty
 	sed awk tr cut mkdir rm touch mount uname hostname date expr nproc tee
-	xargs usleep timeout)
+	xargs usleep timeout mkfifo)
 
 # ---------------------------------------------------------------------------
 # Small utilities
